@@ -1,0 +1,1 @@
+"""Placeholder: the real API-server fixtures land with the test-cluster work."""
