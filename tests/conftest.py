@@ -1,7 +1,54 @@
-"""Shared pytest configuration.
+"""Shared pytest configuration: an isolated environment for every test.
 
-Cluster fixtures live in tests/cluster_fixtures.py (a plugin), so tests that never touch the
-API server do not pay for importing it.
+No test inherits the developer's machine state: HOME, git config, KUBECONFIG and SOPS_*
+variables are replaced. Cluster fixtures live in tests/cluster_fixtures.py (a plugin).
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import copy_aether
+
 pytest_plugins = ["tests.cluster_fixtures"]
+
+# Build caches (the Go toolchain's, the test cluster's binaries) belong to the real user: tests
+# swap HOME for a temporary one, and a cold Kubernetes build takes many minutes.
+_REAL_HOME = Path.home()
+os.environ.setdefault("XDG_CACHE_HOME", str(_REAL_HOME / ".cache"))
+os.environ.setdefault("GOPATH", str(_REAL_HOME / "go"))
+os.environ.setdefault("GOCACHE", str(_REAL_HOME / ".cache" / "go-build"))
+os.environ.setdefault("GOMODCACHE", str(_REAL_HOME / "go" / "pkg" / "mod"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name, value in {
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in list(os.environ):
+        if name.startswith("SOPS_") or name in {"KUBECONFIG", "NO_COLOR", "FORCE_COLOR"}:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    yield home
+
+
+@pytest.fixture
+def aether(tmp_path: Path) -> Path:
+    """A git repository with the embedded Aether platform, not yet rendered."""
+    return copy_aether(tmp_path / "aether")

@@ -1,0 +1,87 @@
+"""The ``gitops-gen`` command line: a thin layer over the core functions.
+
+Every command is defined in :mod:`gitops_gen.commands`; this module owns the global options
+and the one top-level error handler.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from gitops_gen import __version__
+from gitops_gen.commands.init import init_command
+from gitops_gen.commands.render import render_command
+from gitops_gen.commands.validate import validate_command
+from gitops_gen.context import AppContext
+from gitops_gen.errors import ExitCode, GitopsGenError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="gitops-gen")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
+    default=None,
+    help="The GitOps repository (default: the git repository enclosing the current folder).",
+)
+@click.option("-v", "--verbose", count=True, help="Say more (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def main_group(
+    ctx: click.Context, repo: Path | None, verbose: int, quiet: bool, debug: bool
+) -> None:
+    """Render a platform as an Argo CD GitOps repository, promote releases between
+    environments as Git commits, and audit live clusters for drift.
+
+    \b
+    Exit codes: 0 success, 1 findings (validate, drift, render --check, diff),
+    2 error (bad input, usage, unreachable cluster). Errors never exit 1.
+    """
+    ctx.obj = AppContext(repo_option=repo, verbosity=-1 if quiet else verbose, debug=debug)
+
+
+main_group.add_command(render_command)
+main_group.add_command(validate_command)
+main_group.add_command(init_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the group, map every outcome to one exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = main_group.main(args=args, prog_name="gitops-gen", standalone_mode=False)
+    except GitopsGenError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.ERROR if exc.exit_code == 1 else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(ExitCode.OK)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (run with --debug for the traceback)"
+        click.echo(f"internal error: {type(exc).__name__}: {exc}{hint}", err=True)
+        sys.exit(ExitCode.ERROR)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

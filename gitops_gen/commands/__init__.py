@@ -1,0 +1,1 @@
+"""Click commands, one module each; each parses options and calls core functions."""

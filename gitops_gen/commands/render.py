@@ -1,0 +1,79 @@
+"""``gitops-gen render``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from gitops_gen.commands.options import environments_argument, output_option
+from gitops_gen.context import AppContext
+from gitops_gen.errors import ExitCode
+from gitops_gen.model import load_platform
+from gitops_gen.render import apply_plan, check_plan, plan_render
+
+
+@click.command("render")
+@environments_argument()
+@click.option("--all", "all_envs", is_flag=True, help="Render every environment (the default).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 listing every file that differs from what render would write.",
+)
+@output_option("text", "json")
+@click.pass_obj
+def render_command(
+    app: AppContext, environments: tuple[str, ...], all_envs: bool, check: bool, output: str
+) -> None:
+    """Render environments/ + templates/ into clusters/.
+
+    Writes, per cluster, the root app-of-apps Application; per environment, an AppProject,
+    one Application per component and the Helm values files. Output is deterministic (same
+    input, same bytes); files of removed components are deleted; the swap is atomic, so a
+    failure leaves clusters/ as it was. With no ENV (or --all) every environment is rendered.
+    """
+    platform = load_platform(app.root)
+    selected = None if all_envs or not environments else list(environments)
+    plan = plan_render(platform, selected)
+    result = check_plan(app.root, plan) if check else apply_plan(app.root, plan)
+    if output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "environments": list(plan.environments),
+                    "check": check,
+                    "upToDate": result.up_to_date,
+                    "added": list(result.added),
+                    "changed": list(result.changed),
+                    "removed": list(result.removed),
+                    "files": len(plan.files),
+                },
+                indent=2,
+            )
+        )
+    else:
+        verb = {"added": "would add", "changed": "would change", "removed": "would remove"}
+        for path, status in result.all_paths:
+            if check:
+                click.echo(f"{verb[status]}: {path}")
+            else:
+                app.detail(f"{status}: {path}")
+        envs = ", ".join(plan.environments)
+        if check:
+            if result.up_to_date:
+                app.info(f"clusters/ is up to date for {envs} ({len(plan.files)} files)")
+            else:
+                app.info(
+                    f"clusters/ is out of date for {envs}: {len(result.all_paths)} files differ; "
+                    "run 'gitops-gen render' and commit the result"
+                )
+        else:
+            apps = sum(len(a) for a in plan.applications.values())
+            app.info(
+                f"rendered {envs}: {apps} applications, {len(plan.files)} files "
+                f"({len(result.added)} added, {len(result.changed)} changed, "
+                f"{len(result.removed)} removed)"
+            )
+    if check and not result.up_to_date:
+        raise click.exceptions.Exit(ExitCode.FINDINGS)

@@ -1,0 +1,279 @@
+"""Schemas of the files people edit: the platform catalog and one file per environment.
+
+YAML keys are camelCase (``ingressClassName``), Python attributes snake_case. Every model is
+frozen and forbids unknown keys, so a typo is an error with a suggestion, never a silent no-op.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# a Kubernetes resource quantity: 500m, 1, 0.5, 1Gi, 1G, 1e3
+QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[munk]|)$")
+MUTABLE_TAGS = frozenset({"latest", "main", "master", "stable", "edge", "dev", "nightly"})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=False,
+    )
+
+
+def _check_quantities(values: dict[str, str | int | float], where: str) -> None:
+    for key, value in values.items():
+        if not QUANTITY.match(str(value)):
+            raise ValueError(
+                f"{where}.{key}: {value!r} is not a Kubernetes quantity (e.g. 250m, 1, 512Mi)"
+            )
+
+
+class Resources(Strict):
+    requests: dict[str, str | int | float] = Field(default_factory=dict)
+    limits: dict[str, str | int | float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _quantities(self) -> Resources:
+        _check_quantities(self.requests, "requests")
+        _check_quantities(self.limits, "limits")
+        return self
+
+
+class Hpa(Strict):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+    target_cpu: int = Field(default=70, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Hpa:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must be >= min ({self.min})")
+        return self
+
+
+class Pdb(Strict):
+    min_available: int | str = 1
+
+
+class Ingress(Strict):
+    """``host`` is the first label; the environment's domain is appended."""
+
+    host: str = Field(pattern=DNS_LABEL)
+    path: str = "/"
+
+
+class TlsMount(Strict):
+    secret_name: str = Field(pattern=DNS_NAME)
+    mount_path: str = "/etc/aether/tls"
+
+
+class ServiceSpec(Strict):
+    image: str = Field(min_length=1)
+    description: str = ""
+    port: int = Field(default=8000, ge=1, le=65535)
+    replicas: int = Field(default=1, ge=0)
+    resources: Resources = Resources()
+    hpa: Hpa | None = None
+    pdb: Pdb | None = None
+    ingress: Ingress | None = None
+    secrets: tuple[str, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class PipelineSpec(Strict):
+    image: str = Field(min_length=1)
+    description: str = ""
+    replicas: int = Field(default=1, ge=0)
+    resources: Resources = Resources()
+    tls: TlsMount | None = None
+    secrets: tuple[str, ...] = ()
+    metrics_port: int = Field(default=9000, ge=1, le=65535)
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class FeastRegistry(Strict):
+    size: str = "5Gi"
+    storage_class: str | None = None
+
+
+class FeastBackup(Strict):
+    schedule: str = "0 3 * * *"
+    retention_days: int = Field(default=14, ge=1)
+    secret: str
+
+
+class FeastSpec(Strict):
+    image: str = Field(min_length=1)
+    port: int = Field(default=6566, ge=1, le=65535)
+    replicas: int = Field(default=1, ge=0)
+    resources: Resources = Resources()
+    registry: FeastRegistry = FeastRegistry()
+    backup: FeastBackup
+    redis_dependency: str = "redis"
+    offline_store_secret: str
+
+
+class UiSpec(Strict):
+    image: str = Field(min_length=1)
+    replicas: int = Field(default=1, ge=0)
+    port: int = Field(default=3000, ge=1, le=65535)
+    resources: Resources = Resources()
+    ingress: Ingress
+    api_service: str = Field(description="the service whose ingress the UI calls")
+
+
+class BootstrapJob(Strict):
+    secrets: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+
+
+class BootstrapActors(Strict):
+    admins: tuple[str, ...] = ()
+    directors: tuple[str, ...] = ()
+
+
+class BootstrapSpec(Strict):
+    image: str = Field(min_length=1)
+    service_account: str = "aether-bootstrap"
+    working_dir: str = "/app"
+    actors: BootstrapActors = BootstrapActors()
+    jobs: dict[Literal["config", "account", "migrations"], BootstrapJob]
+
+
+class DependencySpec(Strict):
+    repo_url: str = Field(alias="repoURL", pattern=r"^(https?|oci)://")
+    chart: str = Field(min_length=1)
+    host: str = Field(pattern=DNS_LABEL, description="service name other workloads connect to")
+    port: int = Field(ge=1, le=65535)
+    namespace: str | None = Field(default=None, pattern=DNS_LABEL)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class SecretSpec(Strict):
+    keys: tuple[str, ...] = Field(min_length=1)
+    purpose: str = ""
+    per_kraken_account: bool = False
+
+
+class Tls(Strict):
+    issuer: str = "letsencrypt-production"
+
+
+class KrakenSecrets(Strict):
+    enabled: bool = True
+    accounts: tuple[str, ...] = ()
+    checksum: str = ""
+
+
+class RuntimeSafety(Strict):
+    allow_insecure_defaults: bool = False
+
+
+class Globals(Strict):
+    ingress_class_name: str = "nginx"
+    tls: Tls = Tls()
+    kraken_secrets: KrakenSecrets = KrakenSecrets()
+    runtime_safety: RuntimeSafety = RuntimeSafety()
+    service_accounts: dict[str, str] = Field(default_factory=dict)
+
+
+class PlatformInfo(Strict):
+    name: str = Field(pattern=DNS_LABEL)
+    gitops_repo: str = Field(pattern=r"^(https://|ssh://|git@)")
+    gitops_revision: str = "main"
+    app_repo: str = Field(pattern=r"^(https://|ssh://|git@)")
+    chart_path: str = "deploy/helm/aether-platform"
+    argocd_namespace: str = Field(default="argocd", pattern=DNS_LABEL)
+    chart_repos: tuple[str, ...] = ()
+
+
+class Catalog(Strict):
+    """``environments/platform.yaml``: everything the environments share."""
+
+    platform: PlatformInfo
+    globals: Globals = Globals()
+    dependencies: dict[str, DependencySpec] = Field(default_factory=dict)
+    services: dict[str, ServiceSpec] = Field(default_factory=dict)
+    pipelines: dict[str, PipelineSpec] = Field(default_factory=dict)
+    feast: FeastSpec | None = None
+    ui: UiSpec | None = None
+    bootstrap: BootstrapSpec | None = None
+    secrets: dict[str, SecretSpec] = Field(default_factory=dict)
+
+
+# --- one file per environment -------------------------------------------------------------
+
+
+class ClusterRef(Strict):
+    name: str = Field(pattern=DNS_LABEL)
+    server: str = Field(pattern=r"^https://")
+
+
+class SyncPolicy(Strict):
+    automated: bool = True
+    prune: bool = True
+    self_heal: bool = True
+
+
+class PlatformPin(Strict):
+    revision: str = Field(min_length=1)
+
+
+class ImagePin(Strict):
+    """Per-environment settings of a workload; ``tag`` (or ``digest``) is what promotions move."""
+
+    tag: str | None = None
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+    replicas: int | None = Field(default=None, ge=0)
+    hpa: Hpa | None = None
+    resources: Resources | None = None
+    enabled: bool = True
+
+    @field_validator("tag")
+    @classmethod
+    def _non_empty_tag(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("image tag is empty; set a version such as '2.14.0'")
+        return value
+
+
+class DependencyPin(Strict):
+    chart: str = Field(min_length=1, description="the pinned chart version")
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class DriftSchedule(Strict):
+    schedule: str = "*/30 * * * *"
+    enabled: bool = True
+    report_config_map: bool = True
+
+
+class EnvironmentFile(Strict):
+    """``environments/<name>.yaml``: what differs in one environment."""
+
+    tier: Literal["dev", "staging", "prod"]
+    cluster: ClusterRef
+    namespace: str = Field(pattern=DNS_LABEL)
+    domain: str = Field(pattern=DNS_NAME)
+    promoted_from: str | None = None
+    protected: bool | None = None
+    sync: SyncPolicy = SyncPolicy()
+    platform: PlatformPin
+    dependencies: dict[str, DependencyPin] = Field(default_factory=dict)
+    services: dict[str, ImagePin] = Field(default_factory=dict)
+    pipelines: dict[str, ImagePin] = Field(default_factory=dict)
+    feast: ImagePin | None = None
+    ui: ImagePin | None = None
+    bootstrap: ImagePin | None = None
+    holds: dict[str, str] = Field(default_factory=dict)
+    runtime_safety: RuntimeSafety | None = None
+    drift: DriftSchedule = DriftSchedule()
