@@ -1,4 +1,4 @@
-"""Test helpers: inline file trees, an in-process CLI runner, repository fixtures' building blocks."""
+"""Test helpers: inline file trees, an in-process CLI runner, repository copies."""
 
 from __future__ import annotations
 
