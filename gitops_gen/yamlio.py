@@ -9,6 +9,7 @@ fixed style, so the same data always gives the same bytes.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
 from gitops_gen.errors import InputError
@@ -79,6 +81,17 @@ def parse_located(text: str, path: Path, display_root: Path | None = None) -> Lo
     parser.allow_duplicate_keys = False
     try:
         tree = parser.load(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        found = re.search(r'found duplicate key "(.*?)"', str(exc.problem))
+        key = found.group(1) if found else "?"
+        first = exc.context_mark
+        earlier = f" (first defined on line {first.line + 1})" if first is not None else ""
+        raise InputError(
+            f"{_display(path, display_root)}{line}: duplicate key '{key}'{earlier}; each key may "
+            "appear once in a mapping: rename or merge the two"
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

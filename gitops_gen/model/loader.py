@@ -104,8 +104,14 @@ def _validate(model: type[M], doc: LocatedDocument, root: Path) -> M:
         return model.model_validate(doc.data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+        # an unknown key usually explains the "missing" error next to it (a typo), so say it first
+        errors.sort(key=lambda e: 0 if e["type"] == "extra_forbidden" else 1)
         first = errors[0]
-        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        places = {
+            tuple(e["loc"][:-1]) if e["type"] == "missing" else tuple(e["loc"]) for e in errors
+        }
+        others = len(places) - 1
+        more = f" (and {others} more problem{'s' if others > 1 else ''})" if others > 0 else ""
         raise InputError(_describe(first, model, doc, root) + more) from None
 
 
@@ -134,6 +140,8 @@ def _describe(error: Any, model: type[BaseModel], doc: LocatedDocument, root: Pa
         return f"{where}: {key_path}: expected {expected}, found {_show(found)}"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
+    if isinstance(found, (dict, list)):  # a whole-object check: the message names the field
+        return f"{where}: {key_path or '(top level)'}: {message}"
     return f"{where}: {key_path or '(top level)'}: {message} (found {_show(found)})"
 
 
@@ -306,8 +314,8 @@ def _check_promotion_graph(
             raise InputError(f"{where}: promotedFrom: '{name}' cannot be promoted from itself")
         if source not in files:
             raise InputError(
-                f"{where}: promotedFrom: unknown environment '{source}'{suggest(source, files)}; "
-                f"environments: {', '.join(sorted(files))}"
+                f"{where}: promotedFrom: unknown environment '{source}'{suggest(source, files)} "
+                f"(environments: {', '.join(sorted(files))})"
             )
     for start in sorted(files):
         chain = [start]
