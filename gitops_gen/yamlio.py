@@ -1,25 +1,19 @@
 """YAML reading with line numbers, and deterministic YAML writing.
 
-People's files are read with ruamel.yaml so that every error can point at ``file:line``; the
-loaded tree is turned into plain Python data plus an index of ``key path -> line``. Output is
-written with PyYAML's C emitter when available (rendering thousands of files must be fast) with a
-fixed style, so the same data always gives the same bytes.
+People's files are read so that every error can point at ``file:line``: plain Python data plus
+an index of ``key path -> line``. Output is written with PyYAML's C emitter when available
+(rendering thousands of files must be fast) with a fixed style, so the same data always gives
+the same bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
 
 from gitops_gen.errors import InputError
 
@@ -77,22 +71,18 @@ def load_located(path: Path, display_root: Path | None = None) -> LocatedDocumen
 
 
 def parse_located(text: str, path: Path, display_root: Path | None = None) -> LocatedDocument:
-    parser = YAML(typ="rt")
-    parser.allow_duplicate_keys = False
+    """Parse with PyYAML's C parser (ruamel's pure-Python parser is ~10x slower and loading
+    must stay fast for large platforms), recording each key's and item's line."""
+    loader = _LocatingLoader(text)
     try:
-        tree = parser.load(text)
-    except DuplicateKeyError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        found = re.search(r'found duplicate key "(.*?)"', str(exc.problem))
-        key = found.group(1) if found else "?"
-        first = exc.context_mark
-        earlier = f" (first defined on line {first.line + 1})" if first is not None else ""
+        tree = loader.get_single_data()
+    except _DuplicateKey as exc:
         raise InputError(
-            f"{_display(path, display_root)}{line}: duplicate key '{key}'{earlier}; each key may "
-            "appear once in a mapping: rename or merge the two"
+            f"{_display(path, display_root)}:{exc.line}: duplicate key '{exc.key}' (first "
+            f"defined on line {exc.first_line}); each key may appear once in a mapping: rename "
+            "or merge the two"
         ) from None
-    except MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
@@ -100,40 +90,70 @@ def parse_located(text: str, path: Path, display_root: Path | None = None) -> Lo
             f"{_display(path, display_root)}{line}: malformed YAML: {problem}; "
             "fix the syntax (indentation, quoting, ':' after keys)"
         ) from None
-    except Exception as exc:  # ruamel raises several unrelated types for duplicate keys etc.
+    except yaml.YAMLError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{_display(path, display_root)}: malformed YAML: {message}") from None
+    finally:
+        loader.dispose()
     lines: dict[KeyPath, int] = {(): 1}
-    data = _plain(tree, (), lines)
-    return LocatedDocument(path=path, data=data, lines=lines)
+    _index(tree, (), loader, lines)
+    return LocatedDocument(path=path, data=tree, lines=lines)
 
 
-def _plain(node: Any, here: KeyPath, lines: dict[KeyPath, int]) -> Any:
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _LocatingLoader(_SafeLoader):  # type: ignore[misc]
+    """A safe loader that remembers where each mapping key and sequence item was written,
+    keyed by the identity of the container it built, and refuses duplicate keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.key_lines: dict[int, dict[str, int]] = {}
+        self.item_lines: dict[int, list[int]] = {}
+
+    def construct_located_map(self, node: yaml.MappingNode) -> Any:
+        data: dict[Any, Any] = {}
+        yield data
+        where: dict[str, int] = {}
+        for key_node, _ in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in where and key != "<<":
+                raise _DuplicateKey(key, line, where[key])
+            where[key] = line
+        data.update(self.construct_mapping(node))
+        self.key_lines[id(data)] = where
+
+    def construct_located_seq(self, node: yaml.SequenceNode) -> Any:
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_sequence(node))
+        self.item_lines[id(data)] = [item.start_mark.line + 1 for item in node.value]
+
+
+_LocatingLoader.add_constructor("tag:yaml.org,2002:map", _LocatingLoader.construct_located_map)
+_LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _LocatingLoader.construct_located_seq)
+
+
+def _index(node: Any, here: KeyPath, loader: _LocatingLoader, lines: dict[KeyPath, int]) -> None:
+    if isinstance(node, dict):
+        where = loader.key_lines.get(id(node), {})
         for key, value in node.items():
             child = (*here, str(key))
-            with contextlib.suppress(KeyError, TypeError):
-                lines[child] = node.lc.key(key)[0] + 1
-            out[str(key)] = _plain(value, child, lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
+            if str(key) in where:
+                lines[child] = where[str(key)]
+            _index(value, child, loader, lines)
+    elif isinstance(node, list):
+        items = loader.item_lines.get(id(node), [])
         for index, value in enumerate(node):
             child = (*here, index)
-            with contextlib.suppress(KeyError, TypeError, IndexError):
-                lines[child] = node.lc.item(index)[0] + 1
-            items.append(_plain(value, child, lines))
-        return items
-    if isinstance(node, str):
-        return str(node)  # drop ruamel's scalar-string subclasses
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
+            if index < len(items):
+                lines[child] = items[index]
+            _index(value, child, loader, lines)
 
 
 class _StableDumper(_SafeDumper):  # type: ignore[misc]
@@ -180,6 +200,24 @@ def dump_all(documents: list[Any]) -> str:
 def load_fast(text: str) -> Any:
     """Parse trusted, machine-written YAML (rendered output) quickly."""
     return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+
+
+def is_single_mapping(text: str) -> bool:
+    """Well-formed YAML whose one document is a mapping; raises ``yaml.YAMLError`` if malformed.
+    Walks parser events in C without building nodes, so checking rendered output stays cheap."""
+    documents = 0
+    top_is_mapping = False
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if depth == 0:
+                top_is_mapping = isinstance(event, yaml.MappingStartEvent)
+            depth += 1
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return documents == 1 and top_is_mapping
 
 
 def load_all_fast(text: str) -> list[Any]:

@@ -21,7 +21,7 @@ CASES = [
         "environments/prod.yaml",
         "namespace: aether",
         "namespace: [aether",
-        "error: environments/prod.yaml:6: malformed YAML: expected ',' or ']', but got ':'; "
+        "error: environments/prod.yaml:6: malformed YAML: did not find expected ',' or ']'; "
         "fix the syntax (indentation, quoting, ':' after keys)",
         id="malformed-yaml",
     ),

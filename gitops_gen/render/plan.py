@@ -18,7 +18,7 @@ from gitops_gen.model import ComponentKind, Environment, Platform
 from gitops_gen.model.schema import Resources
 from gitops_gen.render import layout, waves
 from gitops_gen.render.templating import TEMPLATES_DIR, make_environment, render_template
-from gitops_gen.yamlio import load_fast
+from gitops_gen.yamlio import is_single_mapping
 
 MANAGED_BY = "gitops-gen"
 LABEL_ENV = "gitops-gen.io/environment"
@@ -309,7 +309,7 @@ def _resources(resources: Resources) -> dict[str, Any]:
 def _checked(text: str, template: str) -> str:
     """Rendered text must be one YAML mapping; a template that emits broken YAML is a bug there."""
     try:
-        data = load_fast(text)
+        is_mapping = is_single_mapping(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (output line {mark.line + 1})" if mark is not None else ""
@@ -317,7 +317,7 @@ def _checked(text: str, template: str) -> str:
             f"{TEMPLATES_DIR}/{template}: rendered invalid YAML{line}: "
             f"{getattr(exc, 'problem', None) or exc}; fix the template's indentation or quoting"
         ) from None
-    if not isinstance(data, dict):
+    if not is_mapping:
         raise TemplateError(
             f"{TEMPLATES_DIR}/{template}: rendered output is not a YAML mapping; fix the template"
         )

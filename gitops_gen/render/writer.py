@@ -84,13 +84,23 @@ def apply_plan(root: Path, plan: RenderPlan) -> CheckResult:
         for rel, src in current.items():
             if plan.owns(rel):
                 continue  # replaced (or dropped) by the plan
-            target = staging / Path(rel).relative_to(CLUSTERS_DIR)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, target)
+            kept = staging / Path(rel).relative_to(CLUSTERS_DIR)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, kept)
+        made: set[str] = set()
+        prefix = CLUSTERS_DIR + "/"
         for rel, text in plan.files.items():
-            target = staging / Path(rel).relative_to(CLUSTERS_DIR)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+            # plain os calls: thousands of small files, where pathlib's overhead adds up
+            written = os.path.join(staging, rel.removeprefix(prefix))
+            folder = os.path.dirname(written)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            fd = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, text.encode("utf-8"))
+            finally:
+                os.close(fd)
         staging.chmod(0o755)
         _swap(clusters, staging)
     except BaseException:

@@ -1,0 +1,64 @@
+"""``make demo``: render and validate the embedded Aether platform, then summarise.
+
+Runs the same core functions as the CLI on this repository (the embedded Aether GitOps repo).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from gitops_gen.errors import GitopsGenError
+from gitops_gen.model import load_platform
+from gitops_gen.render import apply_plan, plan_render
+from gitops_gen.validate import validate_platform
+
+
+def run(root: Path, console: Console) -> int:
+    started = time.perf_counter()
+    platform = load_platform(root)
+    plan = plan_render(platform)
+    result = apply_plan(root, plan)
+    rendered_in = time.perf_counter() - started
+    console.print(
+        f"[bold]render[/bold]: {len(plan.files)} files under clusters/ in {rendered_in:.2f}s "
+        f"({len(result.added)} added, {len(result.changed)} changed, "
+        f"{len(result.removed)} removed)"
+    )
+    findings = validate_platform(platform)
+    table = Table(title=f"{platform.name}: rendered and validated")
+    for column in ("environment", "tier", "cluster", "applications", "components", "findings"):
+        table.add_column(column)
+    for name in platform.promotion_order():
+        env = platform.environments[name]
+        table.add_row(
+            name,
+            env.tier,
+            env.cluster_name,
+            str(len(plan.applications[name])),
+            str(len(env.components)),
+            str(sum(1 for f in findings if f.environment == name)),
+        )
+    console.print(table)
+    for finding in findings:
+        console.print(
+            f"  {finding.environment} {finding.rule} {finding.location}: {finding.message}"
+        )
+    return 1 if findings else 0
+
+
+def main() -> None:
+    console = Console(highlight=False)
+    try:
+        sys.exit(run(Path.cwd(), console))
+    except GitopsGenError as exc:
+        console.print(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
