@@ -50,7 +50,7 @@ def build_platform(root: Path, environments: int) -> None:
         lines += [
             f"  svc-{s:02d}:",
             f"    image: ghcr.io/bench/svc-{s:02d}",
-            "    resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {cpu: 500m, memory: 256Mi}}",
+            "    resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {cpu: 500m}}",
             "    hpa: {min: 2, max: 4}",
             "    pdb: {minAvailable: 1}",
             f"    ingress: {{host: svc-{s:02d}}}",

@@ -1,4 +1,4 @@
-"""validate: the clean Aether platform has no findings; each rule fires on the input it exists for."""
+"""validate: the clean Aether platform has no findings; each rule fires on its input."""
 
 from __future__ import annotations
 
