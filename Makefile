@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit cluster bench clean
+.PHONY: venv demo test lint typecheck unit cluster bench docs clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,9 @@ unit: venv
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+docs: venv
+	$(BIN)/python -m gitops_gen.cli_reference README.md
 
 bench: venv
 	$(BIN)/python benchmarks/render_bench.py
