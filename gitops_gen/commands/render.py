@@ -33,6 +33,8 @@ def render_command(
     input, same bytes); files of removed components are deleted; the swap is atomic, so a
     failure leaves clusters/ as it was. With no ENV (or --all) every environment is rendered.
     """
+    if all_envs and environments:
+        raise click.UsageError("give environments or --all, not both")
     platform = load_platform(app.root)
     selected = None if all_envs or not environments else list(environments)
     plan = plan_render(platform, selected)

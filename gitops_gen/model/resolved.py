@@ -136,10 +136,6 @@ class Environment:
     required_secrets: tuple[RequiredSecret, ...]
     components: tuple[Component, ...]
 
-    @property
-    def project_name(self) -> str:
-        return f"{self.name}"
-
     def component(self, name: str) -> Component | None:
         return next((c for c in self.components if c.name == name), None)
 
