@@ -172,29 +172,24 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _StableDumper.add_representer(str, _represent_str)
 
 
+# one fixed style: block mappings, insertion order, no line folding, no aliases
+_DUMP_STYLE: dict[str, Any] = {
+    "Dumper": _StableDumper,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": True,
+    "width": 1000,
+    "indent": 2,
+}
+
+
 def dump(data: Any) -> str:
     """Deterministic YAML text for ``data`` (mappings keep their insertion order)."""
-    return yaml.dump(
-        data,
-        Dumper=_StableDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=1000,
-        indent=2,
-    )
+    return yaml.dump(data, **_DUMP_STYLE)
 
 
 def dump_all(documents: list[Any]) -> str:
-    return yaml.dump_all(
-        documents,
-        Dumper=_StableDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=1000,
-        indent=2,
-    )
+    return yaml.dump_all(documents, **_DUMP_STYLE)
 
 
 def load_fast(text: str) -> Any:

@@ -35,6 +35,11 @@ IMAGE_KINDS = frozenset(
 )
 
 
+def image_ref(image: str, tag: str | None, digest: str | None) -> str:
+    """``repo@sha256:…`` when pinned by digest (the digest wins), else ``repo:tag``."""
+    return f"{image}@{digest}" if digest else f"{image}:{tag}"
+
+
 @dataclass(frozen=True)
 class Component:
     """One promotable unit of an environment and the version it runs there."""
@@ -61,11 +66,7 @@ class Component:
 
     @property
     def image_ref(self) -> str | None:
-        if self.image is None:
-            return None
-        if self.digest:
-            return f"{self.image}@{self.digest}"
-        return f"{self.image}:{self.tag}"
+        return None if self.image is None else image_ref(self.image, self.tag, self.digest)
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,7 @@ class Workload:
 
     @property
     def image_ref(self) -> str:
-        if self.digest:
-            return f"{self.image}@{self.digest}"
-        return f"{self.image}:{self.tag}"
+        return image_ref(self.image, self.tag, self.digest)
 
 
 @dataclass(frozen=True)
