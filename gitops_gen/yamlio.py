@@ -185,11 +185,11 @@ _DUMP_STYLE: dict[str, Any] = {
 
 def dump(data: Any) -> str:
     """Deterministic YAML text for ``data`` (mappings keep their insertion order)."""
-    return yaml.dump(data, **_DUMP_STYLE)
+    return str(yaml.dump(data, **_DUMP_STYLE))
 
 
 def dump_all(documents: list[Any]) -> str:
-    return yaml.dump_all(documents, **_DUMP_STYLE)
+    return str(yaml.dump_all(documents, **_DUMP_STYLE))
 
 
 def load_fast(text: str) -> Any:
