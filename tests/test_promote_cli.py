@@ -84,9 +84,17 @@ def test_dry_run_prints_plan_and_body_and_changes_nothing(repo: Path) -> None:
 def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
     body_file = tmp_path / "body.md"
     result = run_cli(
-        "promote", "staging", "prod", "--component", "kafka", "--pr-body", str(body_file),
-        "-o", "json", repo=repo,
-    )  # fmt: skip
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "kafka",
+        "--pr-body",
+        str(body_file),
+        "-o",
+        "json",
+        repo=repo,
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["status"] == "committed"

@@ -20,7 +20,8 @@ from gitops_gen.render import plan_render
 @dataclass(frozen=True)
 class Rendered:
     label: str
-    environments: tuple[str, ...]
+    environments: tuple[str, ...]  # rendered
+    available: tuple[str, ...]  # defined in the revision
     files: dict[str, str]
     groups: dict[str, str]
 
@@ -33,6 +34,7 @@ def _render(platform: Platform, label: str, wanted: Sequence[str] | None) -> Ren
     return Rendered(
         label,
         tuple(names),
+        tuple(sorted(platform.environments)),
         dict(plan.files) if plan else {},
         application_of(platform, names),
     )
@@ -53,7 +55,7 @@ def diff_revisions(
     wanted = list(environments) or None
     old = render_revision(repo, base, wanted)
     new = render_revision(repo, head, wanted)
-    known = set(old.environments) | set(new.environments)
+    known = set(old.available) | set(new.available)
     for name in environments:
         if name not in known:
             raise InputError(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gitops_gen.errors import ExternalToolError, InputError, RepoError
+from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError, RepoError
 from gitops_gen.gitrepo import GitRepo, PushRejected
 from gitops_gen.model import Platform, load_platform
 from gitops_gen.promote import forge
@@ -207,11 +207,17 @@ def _execute(
         message=f"{title(pushed.plan)}: pushed {branch} to {options.push}",
     )
     if options.open_pr:
-        url = forge.open_pull_request(
-            options.open_pr,
-            repo.remote_url(options.push),
-            forge.PullRequest(title=title(pushed.plan), body=body, head=branch, base=upstream),
-        )
+        try:
+            url = forge.open_pull_request(
+                options.open_pr,
+                repo.remote_url(options.push),
+                forge.PullRequest(title=title(pushed.plan), body=body, head=branch, base=upstream),
+            )
+        except GitopsGenError as exc:
+            raise type(exc)(
+                f"{exc.message} (branch {branch} was pushed to {options.push}; open the pull "
+                "request by hand or run again with another --branch)"
+            ) from None
         outcome = replace(outcome, pull_request=url)
     return outcome
 
