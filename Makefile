@@ -33,5 +33,8 @@ test: lint typecheck unit
 bench: venv
 	$(BIN)/python benchmarks/render_bench.py
 
+bench-promote: venv
+	$(BIN)/python benchmarks/promote_bench.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

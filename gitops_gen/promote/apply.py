@@ -135,19 +135,28 @@ def build_commit(
     plan: PromotionPlan,
     *,
     replan: bool = False,
+    known: Environment | None = None,
 ) -> Built | None:
-    """Build the promotion commit on ``base``; None when (after re-planning) nothing moves."""
+    """Build the promotion commit on ``base``; None when (after re-planning) nothing moves.
+
+    ``known`` is the target as loaded from ``base`` by the caller (saves loading it twice).
+    """
     with repo.worktree(base) as wt:
-        platform = load_platform(wt)
-        target = platform.environment(plan.target)
+        if replan or known is None:
+            target = load_platform(wt).environment(plan.target)
+            rel = target.source.relative_to(wt).as_posix()
+        else:
+            # the base is the commit ``known`` was loaded from: no need to load it again
+            target = known
+            rel = target.source.relative_to(repo.root).as_posix()
         if replan:
             plan = rebase_plan(plan, target)
             if plan.empty:
                 return None
         plan = replace(plan, base_commit=base)
-        rel = target.source.relative_to(wt).as_posix()
         before = _rendered(wt, target)
-        write_text_atomic(target.source, edited_text(target.source.read_text("utf-8"), plan, rel))
+        env_file = wt / rel
+        write_text_atomic(env_file, edited_text(env_file.read_text("utf-8"), plan, rel))
         edited = load_platform(wt)
         render = plan_render(edited, [plan.target])
         apply_plan(wt, render)

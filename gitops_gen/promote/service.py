@@ -166,7 +166,7 @@ def _execute(
         diffs = preview(platform, plan)
         return Outcome("dry-run", plan, body=_body(plan, diffs, branch), branch=None)
     progress(f"building the commit for {len(plan.moves)} components of {plan.target}")
-    built = build_commit(repo, checked.head, plan)
+    built = build_commit(repo, checked.head, plan, known=platform.environment(plan.target))
     assert built is not None
     repo.create_branch(branch, built.commit)
     progress(f"created branch {branch} at {built.commit[:12]}")
