@@ -303,7 +303,9 @@ class GitRepo:
             )
         except git.GitCommandError as exc:
             detail = f"{exc.stdout or ''}\n{exc.stderr or ''}"
-            if re.search(r"non-fast-forward|fetch first|rejected|stale info", detail):
+            # "[rejected]" is a moved ref (retry after fetch); "[remote rejected]" is a hook or
+            # permission refusal, which retrying cannot fix
+            if re.search(r"(?<!remote )\[rejected\]|non-fast-forward|fetch first", detail):
                 raise PushRejected(
                     f"git push rejected: {remote}/{branch} moved since it was read"
                 ) from None
