@@ -36,5 +36,8 @@ docs: venv
 bench: venv
 	$(BIN)/python benchmarks/render_bench.py
 
+bench-promote: venv
+	$(BIN)/python benchmarks/promote_bench.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

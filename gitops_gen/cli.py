@@ -13,8 +13,12 @@ from pathlib import Path
 import click
 
 from gitops_gen import __version__
+from gitops_gen.commands.diff import diff_command
+from gitops_gen.commands.history import history_command
 from gitops_gen.commands.init import init_command
+from gitops_gen.commands.promote import promote_command
 from gitops_gen.commands.render import render_command
+from gitops_gen.commands.rollback import rollback_command
 from gitops_gen.commands.validate import validate_command
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, GitopsGenError
@@ -50,6 +54,10 @@ def main_group(
 main_group.add_command(render_command)
 main_group.add_command(validate_command)
 main_group.add_command(init_command)
+main_group.add_command(promote_command)
+main_group.add_command(diff_command)
+main_group.add_command(history_command)
+main_group.add_command(rollback_command)
 
 
 def main(argv: list[str] | None = None) -> None:
