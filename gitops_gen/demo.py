@@ -14,6 +14,7 @@ from rich.table import Table
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.model import load_platform
+from gitops_gen.promote import dry_run_report
 from gitops_gen.render import apply_plan, plan_render
 from gitops_gen.validate import validate_platform
 
@@ -48,11 +49,14 @@ def run(root: Path, console: Console) -> int:
         console.print(
             f"  {finding.environment} {finding.rule} {finding.location}: {finding.message}"
         )
+    console.rule("dry-run promotion staging -> prod (nothing is written)")
+    # markup=False: the body holds [brackets] and Markdown that rich must print verbatim
+    console.print(dry_run_report(root, "staging", "prod"), markup=False)
     return 1 if findings else 0
 
 
 def main() -> None:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     try:
         sys.exit(run(Path.cwd(), console))
     except GitopsGenError as exc:
