@@ -15,6 +15,7 @@ import click
 from gitops_gen import __version__
 from gitops_gen.commands.init import init_command
 from gitops_gen.commands.render import render_command
+from gitops_gen.commands.secrets import secrets_group
 from gitops_gen.commands.validate import validate_command
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, GitopsGenError
@@ -50,6 +51,7 @@ def main_group(
 main_group.add_command(render_command)
 main_group.add_command(validate_command)
 main_group.add_command(init_command)
+main_group.add_command(secrets_group)
 
 
 def main(argv: list[str] | None = None) -> None:
