@@ -22,8 +22,8 @@ from gitops_gen.model import Platform, load_platform
 from gitops_gen.secrets import ops
 from gitops_gen.secrets.keys import IDENTITY_ENVS, require_identity
 from gitops_gen.secrets.summary import environment_secrets
-from gitops_gen.secrets.verify import RULES, verify_platform
 from gitops_gen.validate.findings import Severity
+from gitops_gen.validate.secrets import RULES, verify_platform
 
 F = TypeVar("F", bound=Callable[..., Any])
 MASK = "********"  # same for every value: no length, no equality leaks

@@ -44,7 +44,7 @@ from gitops_gen.secrets.store import (
     template_index,
     value_index,
 )
-from gitops_gen.secrets.verify import check_file
+from gitops_gen.secrets.structure import check_file
 
 
 def required_secret(env: Environment, name: str) -> RequiredSecret:
@@ -236,7 +236,7 @@ def plan_edit(
     # Check the edited file as it will be written; a broken edit never replaces a good file.
     view = parse_secret_file(path, rel(root, path), data)
     sums = {path.name: digest(data)}
-    problems = check_file(env.name, view, load_config(root), sums)
+    problems = check_file(view, load_config(root), sums)
     if problems:
         first = problems[0]
         raise InputError(

@@ -14,6 +14,7 @@ from gitops_gen.validate.argo import ARGO_API_VERSION, check_argo_object
 from gitops_gen.validate.findings import Finding
 from gitops_gen.validate.kube import is_core_object, validate_core
 from gitops_gen.validate.policies import POLICIES
+from gitops_gen.validate.secrets import validate_secrets
 from gitops_gen.yamlio import load_all_fast
 
 
@@ -39,6 +40,7 @@ def validate_platform(
                     findings.extend(_check_object(env_name, path, doc))
         for policy in POLICIES:
             findings.extend(policy.check(platform, env, rendered))
+    findings.extend(validate_secrets(platform, plan.environments))
     return sorted(set(findings))
 
 
