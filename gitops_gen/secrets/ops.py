@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +110,14 @@ class Plan:
             atomic_write(sums, sums_text(root, self.env, changed), 0o644)
         if self.config_text is not None:
             atomic_write(root / CONFIG_FILE, self.config_text.encode("utf-8"), 0o644)
+
+
+def _on_copies(paths: list[Path], action: Callable[[Path], object]) -> dict[Path, bytes]:
+    """:func:`_on_copy` for many files; sops runs are independent, so a few run at once."""
+    workers = max(1, min(4, len(paths), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda p: _on_copy(p, action), paths))
+    return dict(zip(paths, results, strict=True))
 
 
 def _on_copy(path: Path, action: Callable[[Path], object]) -> bytes:
@@ -278,8 +288,7 @@ def keygen(
         with _staged_config(root, plan.config_text) as staged:
             sops = Sops.for_repo(root, identity.path if identity else None)
             sops = dataclasses.replace(sops, config_file=staged)
-            for path in files:
-                plan.files[path] = _on_copy(path, sops.updatekeys)
+            plan.files.update(_on_copies(files, sops.updatekeys))
         plan.apply(root)
     except BaseException:
         target.unlink(missing_ok=True)  # nothing else changed: do not leave an unused key
@@ -335,8 +344,7 @@ def plan_rotate(
             sops.updatekeys(copy)
             sops.rotate(copy)  # updatekeys alone keeps the old data key
 
-        for path in files:
-            plan.files[path] = _on_copy(path, rekey_and_rotate)
+        plan.files.update(_on_copies(files, rekey_and_rotate))
     return plan
 
 

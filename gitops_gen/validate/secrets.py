@@ -9,6 +9,8 @@ secret present with every required key. With a key, sops also proves each file's
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gitops_gen.model import Environment, Platform
@@ -16,7 +18,7 @@ from gitops_gen.secrets.config import SECRETS_DIR, load_config
 from gitops_gen.secrets.keys import EXAMPLE_KEYS_DIR, Identity
 from gitops_gen.secrets.leaks import find_private_keys
 from gitops_gen.secrets.sops import Sops, SopsError
-from gitops_gen.secrets.store import read_secret_file, read_sums, secret_files
+from gitops_gen.secrets.store import SecretFile, read_secret_file, read_sums, secret_files
 from gitops_gen.secrets.structure import Problem, check_file
 from gitops_gen.validate.findings import Finding, Severity
 
@@ -96,23 +98,26 @@ def verify_environment(
             )
         findings.extend(_finding(env.name, p) for p in check_file(file, config, sums))
     if identity is not None:
-        sops = Sops.for_repo(root, identity.path)
-        for file in files.values():
-            if not identity.can_decrypt(file.recipients):
-                findings.append(
-                    _new(
-                        env.name,
-                        "SEC010",
-                        file.rel,
-                        f"not proven: the identity {identity.path} is not one of its recipients",
-                    )
-                )
-                continue
-            try:
-                sops.check_mac(file.path)
-            except SopsError as exc:
-                findings.append(_new(env.name, "SEC010", file.rel, exc.message))
+        findings.extend(_prove_macs(root, env.name, list(files.values()), identity))
     return sorted(set(findings))
+
+
+def _prove_macs(root: Path, env: str, files: list[SecretFile], identity: Identity) -> list[Finding]:
+    sops = Sops.for_repo(root, identity.path)
+
+    def prove(file: SecretFile) -> Finding | None:
+        if not identity.can_decrypt(file.recipients):
+            message = f"not proven: the identity {identity.path} is not one of its recipients"
+            return _new(env, "SEC010", file.rel, message)
+        try:
+            sops.check_mac(file.path)
+        except SopsError as exc:
+            return _new(env, "SEC010", file.rel, exc.message)
+        return None
+
+    # independent sops runs: a few at once
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        return [f for f in pool.map(prove, files) if f is not None]
 
 
 def verify_platform(
