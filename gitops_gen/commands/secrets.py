@@ -32,7 +32,7 @@ MASK = "********"  # same for every value: no length, no equality leaks
 def identity_option() -> Callable[[F], F]:
     return click.option(
         "--identity",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=click.Path(path_type=Path),
         default=None,
         help=f"age identity file (default: ${IDENTITY_ENVS[0]}, then ${IDENTITY_ENVS[1]}).",
     )
@@ -62,7 +62,7 @@ def secrets_group() -> None:
 @click.argument("env")
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
     help="Where to write the identity (outside the repository; default "
     "~/.config/gitops-gen/age/<platform>-<env>.agekey).",

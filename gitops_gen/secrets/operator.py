@@ -47,6 +47,10 @@ OPERATOR = Operator(
 _UNSAFE = frozenset({"SEC001", "SEC002", "SEC003", "SEC004"})
 
 
+class UnencryptedSecretError(InputError):
+    """Render refused a secrets file that is not fully encrypted (validate reports findings)."""
+
+
 def encrypted_manifests(root: Path, env: str) -> dict[str, str]:
     """File name -> the SopsSecret text to render, verbatim; refuses anything not encrypted."""
     out: dict[str, str] = {}
@@ -54,7 +58,7 @@ def encrypted_manifests(root: Path, env: str) -> dict[str, str]:
         file = read_secret_file(root, path)
         unsafe = [f for f in check_file(file, None, {}) if f.rule in _UNSAFE]
         if unsafe:
-            raise InputError(
+            raise UnencryptedSecretError(
                 f"{unsafe[0].location}: {unsafe[0].message}; render never copies a secrets "
                 "file that is not fully encrypted (see 'gitops-gen secrets verify')"
             )

@@ -31,7 +31,7 @@ from gitops_gen.secrets.keys import (
     generate_identity,
     require_identity,
 )
-from gitops_gen.secrets.sops import CONFIG_FILE, Sops
+from gitops_gen.secrets.sops import CONFIG_FILE, Sops, SopsError
 from gitops_gen.secrets.store import (
     SUMS_FILE,
     digest,
@@ -127,6 +127,9 @@ def _on_copy(path: Path, action: Callable[[Path], object]) -> bytes:
     try:
         action(copy)
         return copy.read_bytes()
+    except SopsError as exc:
+        # name the file the user knows, not our staging copy next to it
+        raise SopsError(exc.message.replace(copy.name, path.name), exc.code) from None
     finally:
         copy.unlink(missing_ok=True)
 
