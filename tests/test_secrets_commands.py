@@ -227,6 +227,21 @@ def test_rotate_removing_a_recipient_locks_its_key_out(
     assert "is not one of its recipients" in locked_out.stderr
 
 
+def test_adopting_the_example_starts_staging_over(repo: Path, tmp_path: Path) -> None:
+    """The documented path from the example's destroyed staging key to a real one."""
+    listed = run_cli("secrets", "list", "staging", "-o", "json", repo=repo)
+    example = json.loads(listed.stdout)["recipients"][0]
+    git(repo, "rm", "-r", "-q", "secrets/staging")
+    key = tmp_path / "staging.agekey"
+    assert run_cli("secrets", "keygen", "staging", "--out", str(key), repo=repo).exit_code == 0
+    removed = run_cli("secrets", "rotate", "staging", "--remove-recipient", example, repo=repo)
+    assert removed.exit_code == 0, removed.output
+    assert example not in (repo / ".sops.yaml").read_text()
+    args = ("secrets", "set", "staging", "feast-offline-store", "dsn")
+    assert run_cli(*args, repo=repo, stdin="postgresql://real").exit_code == 0
+    assert _reveal(repo, key, "feast-offline-store", "staging") == {"dsn": "postgresql://real"}
+
+
 def test_verify_clean_example_and_decrypt_check(repo: Path, dev_key: Path) -> None:
     clean = run_cli("secrets", "verify", repo=repo)
     assert clean.exit_code == 0, clean.output

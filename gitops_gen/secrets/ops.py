@@ -327,7 +327,12 @@ def plan_rotate(
             f"one first with 'gitops-gen secrets keygen {env.name}'"
         )
     files = secret_files(root, env.name)
+    if remove:
+        text = config.path.read_text(encoding="utf-8")
+        plan.config_text = with_recipients(text, env.name, dict.fromkeys(remove, False))
     if not files:
+        if remove:
+            return plan  # only the rule changes; no file holds a data key to rotate
         raise InputError(f"{env.name} has no secrets files to rotate")
     identity = require_identity(identity_option, f"rotating the secrets of {env.name}")
     if not identity.can_decrypt(remaining):
@@ -337,9 +342,6 @@ def plan_rotate(
         )
     for path in files:
         _decrypting_identity(identity.path, root, path, "rotating")
-    if remove:
-        text = config.path.read_text(encoding="utf-8")
-        plan.config_text = with_recipients(text, env.name, dict.fromkeys(remove, False))
     with _staged_config(root, plan.config_text) as staged:
         sops = dataclasses.replace(Sops.for_repo(root, identity.path), config_file=staged)
 
