@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitops_gen.errors import InputError
 from gitops_gen.secrets.store import read_secret_file, secret_files
-from gitops_gen.secrets.structure import check_file
+from gitops_gen.secrets.structure import UNSAFE, check_file
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,6 @@ OPERATOR = Operator(
     ),
 )
 
-# Structural problems that make a file unfit to leave the repository at all.
-_UNSAFE = frozenset({"SEC001", "SEC002", "SEC003", "SEC004"})
-
 
 class UnencryptedSecretError(InputError):
     """Render refused a secrets file that is not fully encrypted (validate reports findings)."""
@@ -56,7 +53,7 @@ def encrypted_manifests(root: Path, env: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in secret_files(root, env):
         file = read_secret_file(root, path)
-        unsafe = [f for f in check_file(file, None, {}) if f.rule in _UNSAFE]
+        unsafe = [f for f in check_file(file, None, {}) if f.rule in UNSAFE]
         if unsafe:
             raise UnencryptedSecretError(
                 f"{unsafe[0].location}: {unsafe[0].message}; render never copies a secrets "

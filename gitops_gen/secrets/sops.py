@@ -15,6 +15,7 @@ own one-line messages.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_gen.errors import ExternalToolError, InputError
+from gitops_gen.errors import ExternalToolError
 
 CONFIG_FILE = ".sops.yaml"
 SOPS_ENV = "GITOPS_GEN_SOPS"  # an explicit binary, for people who manage sops themselves
@@ -157,8 +158,6 @@ class Sops:
 
     def set_value(self, path: Path, index: str, value: str) -> None:
         """Set ``index`` to ``value`` in ``path`` in place; the value is JSON on stdin."""
-        import json
-
         args = ("set", "--value-stdin", str(self._abs(path)), index)
         self._run(args, path, "setting a value in", stdin=json.dumps(value).encode(), key=True)
 
@@ -280,12 +279,4 @@ class Sops:
             f"{shown}: sops failed while {action} it (exit {code}); run 'gitops-gen secrets "
             "verify' to check the file",
             code,
-        )
-
-
-def ensure_config(root: Path) -> None:
-    if not (root / CONFIG_FILE).is_file():
-        raise InputError(
-            f"{CONFIG_FILE}: not found in {root}; run 'gitops-gen secrets keygen ENV' to create "
-            "it with the environment's age recipient"
         )

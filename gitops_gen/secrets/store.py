@@ -9,6 +9,7 @@ any byte changed outside gitops-gen (a flipped ciphertext, a bad merge) shows.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,6 @@ def template_index(data: Any, name: str) -> int | None:
 
 def value_index(template: int, key: str) -> str:
     """A sops tree path (JSON-quoted keys, so dots and quotes in key names are safe)."""
-    import json
-
     return f'["spec"]["secretTemplates"][{template}]["stringData"][{json.dumps(key)}]'
 
 

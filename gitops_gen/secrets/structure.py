@@ -17,6 +17,9 @@ from gitops_gen.secrets.config import ENCRYPTED_REGEX, SopsConfig
 from gitops_gen.secrets.sops import CONFIG_FILE
 from gitops_gen.secrets.store import API_VERSION, KIND, SUMS_FILE, SecretFile, digest
 
+# Problems that make a file unfit to leave the repository at all (plaintext could be exposed).
+UNSAFE = frozenset({"SEC001", "SEC002", "SEC003", "SEC004"})
+
 
 @dataclass(frozen=True, order=True)
 class Problem:

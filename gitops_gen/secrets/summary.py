@@ -44,6 +44,15 @@ class EnvironmentSecrets:
             f"{s.name}/{k}" for s in self.secrets if s.file is not None for k in s.missing_keys
         )
 
+    def describe(self) -> str:
+        """One line for people (the demo): counts, what is missing, who can decrypt."""
+        missing = [*self.missing_secrets, *self.missing_keys]
+        recipients = ", ".join(self.recipients) or "none (no rule in .sops.yaml)"
+        return (
+            f"{self.environment}: {self.present}/{len(self.secrets)} secrets, missing: "
+            f"{', '.join(missing) or 'nothing'}; recipients: {recipients}"
+        )
+
 
 def environment_secrets(platform: Platform, env: Environment) -> EnvironmentSecrets:
     root = platform.root
