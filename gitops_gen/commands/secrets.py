@@ -18,7 +18,8 @@ from rich.table import Table
 from gitops_gen.commands.options import output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, InputError
-from gitops_gen.model import Platform, load_platform
+from gitops_gen.model import Environment, Platform, load_platform
+from gitops_gen.model.resolved import RequiredSecret
 from gitops_gen.secrets import ops
 from gitops_gen.secrets.keys import IDENTITY_ENVS, require_identity
 from gitops_gen.secrets.summary import environment_secrets
@@ -45,6 +46,17 @@ def _no_values_on_argv(extra: tuple[str, ...]) -> None:
             "too many arguments: values are never taken from the command line (shell history, "
             "process listings); pipe the value on stdin or use --from-file"
         )
+
+
+def _platform_env(app: AppContext, env: str) -> tuple[Platform, Environment]:
+    platform = load_platform(app.root)
+    return platform, platform.environment(env)
+
+
+def _target(app: AppContext, env: str, secret: str) -> tuple[Platform, Environment, RequiredSecret]:
+    """The platform, the environment and the catalog entry a command acts on (or one error)."""
+    platform, environment = _platform_env(app, env)
+    return platform, environment, ops.required_secret(environment, secret)
 
 
 @click.group("secrets")
@@ -148,9 +160,7 @@ def set_command(
     existing one needs a key of one of its recipients. One trailing newline on stdin is dropped.
     """
     _no_values_on_argv(extra)
-    platform = load_platform(app.root)
-    environment = platform.environment(env)
-    required = ops.required_secret(environment, secret)
+    platform, environment, required = _target(app, env, secret)
     ops.check_key(required, key, force)
     value = _read_value(from_file)
     plan = ops.plan_set(platform, environment, required, key, value, identity)
@@ -169,9 +179,7 @@ def unset_command(
     app: AppContext, env: str, secret: str, key: str, force: bool, identity: Path | None
 ) -> None:
     """Remove KEY from SECRET in ENV."""
-    platform = load_platform(app.root)
-    environment = platform.environment(env)
-    required = ops.required_secret(environment, secret)
+    platform, environment, required = _target(app, env, secret)
     plan = ops.plan_unset(platform, environment, required, key, force, identity)
     plan.apply(platform.root)
     app.info(f"unset {env}/{secret} {key}")
@@ -189,20 +197,13 @@ def edit_command(app: AppContext, env: str, secret: str, identity: Path | None) 
     removed on every exit, even when the editor is killed; the edited file replaces the old one
     only if it is still a sound, fully encrypted SopsSecret.
     """
-    platform = load_platform(app.root)
-    environment = platform.environment(env)
-    required = ops.required_secret(environment, secret)
+    platform, environment, required = _target(app, env, secret)
     plan = ops.plan_edit(platform, environment, required, identity)
     if not plan.files:
         app.info(f"{env}/{secret}: no change")
         return
     plan.apply(platform.root)
     app.info(f"edited {env}/{secret}")
-
-
-def _platform_env(app: AppContext, env: str) -> tuple[Platform, Any]:
-    platform = load_platform(app.root)
-    return platform, platform.environment(env)
 
 
 @secrets_group.command("list")
@@ -260,8 +261,7 @@ def show_command(
     app: AppContext, env: str, secret: str, reveal: bool, identity: Path | None, output: str
 ) -> None:
     """One secret of ENV: its keys (values masked unless --reveal), recipients, last modified."""
-    platform, environment = _platform_env(app, env)
-    required = ops.required_secret(environment, secret)
+    platform, environment, required = _target(app, env, secret)
     status = next(s for s in environment_secrets(platform, environment).secrets if s.name == secret)
     if status.file is None:
         raise InputError(
