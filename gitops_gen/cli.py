@@ -19,6 +19,7 @@ from gitops_gen.commands.init import init_command
 from gitops_gen.commands.promote import promote_command
 from gitops_gen.commands.render import render_command
 from gitops_gen.commands.rollback import rollback_command
+from gitops_gen.commands.secrets import secrets_group
 from gitops_gen.commands.validate import validate_command
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, GitopsGenError
@@ -58,6 +59,7 @@ main_group.add_command(promote_command)
 main_group.add_command(diff_command)
 main_group.add_command(history_command)
 main_group.add_command(rollback_command)
+main_group.add_command(secrets_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import copy_aether
 
-pytest_plugins = ["tests.cluster_fixtures"]
+pytest_plugins = ["tests.cluster_fixtures", "tests.secrets_fixtures"]
 
 # Build caches (the Go toolchain's, the test cluster's binaries) belong to the real user: tests
 # swap HOME for a temporary one, and a cold Kubernetes build takes many minutes.

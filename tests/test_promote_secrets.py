@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from gitops_gen.model import load_platform
@@ -34,14 +35,16 @@ def test_missing_key_names_are_reported_without_values(tmp_path: Path) -> None:
         repo,
         {
             # staging has gained a key the catalog does not list yet; prod lacks two keys
-            "clusters/staging-eu1/secrets/staging/fastapi-secrets.yaml": _secret(
+            "secrets/staging/fastapi-secrets.yaml": _secret(
                 "fastapi-secrets", [*every, "NEW_FLAG"]
             ),
-            "clusters/prod-eu1/secrets/prod/fastapi-secrets.yaml": _secret(
+            "secrets/prod/fastapi-secrets.yaml": _secret(
                 "fastapi-secrets", every[:-1]
             ),
         },
     )
+    # prod has never had the auth service's secret
+    (repo / "secrets/prod/auth-service-config.yaml").unlink(missing_ok=True)
     platform = load_platform(repo)
     warnings, note = missing_keys(
         platform,
@@ -66,7 +69,9 @@ def test_missing_key_names_are_reported_without_values(tmp_path: Path) -> None:
 
 
 def test_without_secret_files_the_check_says_it_was_skipped(tmp_path: Path) -> None:
-    platform = load_platform(copy_aether(tmp_path / "repo"))
+    repo = copy_aether(tmp_path / "repo")
+    shutil.rmtree(repo / "secrets" / "prod")
+    platform = load_platform(repo)
     warnings, note = missing_keys(
         platform, platform.environment("staging"), platform.environment("prod"), ["ui"]
     )

@@ -18,6 +18,8 @@ from gitops_gen.model import ComponentKind, Environment, Platform
 from gitops_gen.model.schema import Resources
 from gitops_gen.render import layout, waves
 from gitops_gen.render.templating import TEMPLATES_DIR, make_environment, render_template
+from gitops_gen.secrets.operator import OPERATOR, encrypted_manifests
+from gitops_gen.secrets.store import has_secrets
 from gitops_gen.yamlio import is_single_mapping
 
 MANAGED_BY = "gitops-gen"
@@ -143,6 +145,20 @@ def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
             hpa_deployments=hpa_owned,
         )
     )
+    if has_secrets(platform.root, env.name):
+        apps.append(
+            AppSpec(
+                name=f"{env.name}-{OPERATOR.name}",
+                component=OPERATOR.name,
+                wave=waves.OPERATORS,
+                repo_url=OPERATOR.repo_url,
+                chart=OPERATOR.chart,
+                target_revision=OPERATOR.version,
+                release_name=OPERATOR.name,
+                values_file=f"{values}/{OPERATOR.name}.yaml",
+                namespace=env.namespace,
+            )
+        )
     if platform.catalog.ui is not None:
         ui = env.workload("ui")
         apps.append(
@@ -166,6 +182,8 @@ def source_repos(platform: Platform, env: Environment) -> list[str]:
     info = platform.catalog.platform
     repos = {info.gitops_repo, info.app_repo, *info.chart_repos}
     repos.update(dep.spec.repo_url for dep in env.dependencies)
+    if has_secrets(platform.root, env.name):
+        repos.add(OPERATOR.repo_url)
     return sorted(repos)
 
 
@@ -196,6 +214,7 @@ def _render_environment(
                 "wave": waves.PROJECT,
                 "description": f"{platform.name} {env.name} ({env.tier}) on {env.cluster_name}",
                 "source_repos": source_repos(platform, env),
+                "cluster_resources": _cluster_resources(platform, env),
             },
         ),
         "appproject.yaml.j2",
@@ -235,7 +254,51 @@ def _render_environment(
             ),
             "platform-values.yaml.j2",
         )
+    if has_secrets(platform.root, env.name):
+        app_names.append(_render_secrets(jinja, platform, env, common, files))
     return files, tuple(sorted(app_names))
+
+
+def _cluster_resources(platform: Platform, env: Environment) -> list[tuple[str, str]]:
+    kinds = [("", "Namespace")]
+    if has_secrets(platform.root, env.name):
+        kinds.extend(OPERATOR.cluster_resources)
+    return kinds
+
+
+def _render_secrets(
+    jinja: jinja2.Environment,
+    platform: Platform,
+    env: Environment,
+    common: dict[str, Any],
+    files: dict[str, str],
+) -> str:
+    """Encrypted SopsSecrets copied verbatim (never decrypted: render needs no key), the
+    Application syncing them after the dependencies, and the operator's values."""
+    secrets_dir = layout.secrets_dir(env.cluster_name, env.name)
+    for name, text in encrypted_manifests(platform.root, env.name).items():
+        files[f"{secrets_dir}/{name}"] = text
+    values_file = f"{layout.values_dir(env.cluster_name, env.name)}/{OPERATOR.name}.yaml"
+    files[values_file] = _checked(
+        render_template(jinja, "sops-operator-values.yaml.j2", {**common, "operator": OPERATOR}),
+        "sops-operator-values.yaml.j2",
+    )
+    name = f"{env.name}-secrets"
+    files[f"{layout.apps_dir(env.cluster_name, env.name)}/secrets.yaml"] = _checked(
+        render_template(
+            jinja,
+            "secrets-application.yaml.j2",
+            {
+                **common,
+                "name": name,
+                "wave": waves.SECRETS,
+                "path": secrets_dir,
+                "labels": base_labels(platform, env, "secrets"),
+            },
+        ),
+        "secrets-application.yaml.j2",
+    )
+    return name
 
 
 def platform_release(platform: Platform) -> str:

@@ -10,10 +10,12 @@ import yaml
 from gitops_gen.model import Platform
 from gitops_gen.render import plan_render
 from gitops_gen.render.layout import root_app_file
+from gitops_gen.secrets.operator import UnencryptedSecretError
 from gitops_gen.validate.argo import ARGO_API_VERSION, check_argo_object
 from gitops_gen.validate.findings import Finding
 from gitops_gen.validate.kube import is_core_object, validate_core
 from gitops_gen.validate.policies import POLICIES
+from gitops_gen.validate.secrets import validate_secrets
 from gitops_gen.yamlio import load_all_fast
 
 
@@ -21,7 +23,12 @@ def validate_platform(
     platform: Platform, environments: Iterable[str] | None = None
 ) -> list[Finding]:
     """All findings for ``environments`` (every environment when None), sorted."""
-    plan = plan_render(platform, environments)
+    try:
+        plan = plan_render(platform, environments)
+    except UnencryptedSecretError:
+        # render refuses to copy plaintext; validate reports it (and the rest) as findings
+        names = tuple(sorted(environments or platform.environments))
+        return sorted(set(validate_secrets(platform, names)))
     findings: list[Finding] = []
     for env_name in plan.environments:
         env = platform.environments[env_name]
@@ -39,6 +46,7 @@ def validate_platform(
                     findings.extend(_check_object(env_name, path, doc))
         for policy in POLICIES:
             findings.extend(policy.check(platform, env, rendered))
+    findings.extend(validate_secrets(platform, plan.environments))
     return sorted(set(findings))
 
 
