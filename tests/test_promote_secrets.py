@@ -38,9 +38,7 @@ def test_missing_key_names_are_reported_without_values(tmp_path: Path) -> None:
             "secrets/staging/fastapi-secrets.yaml": _secret(
                 "fastapi-secrets", [*every, "NEW_FLAG"]
             ),
-            "secrets/prod/fastapi-secrets.yaml": _secret(
-                "fastapi-secrets", every[:-1]
-            ),
+            "secrets/prod/fastapi-secrets.yaml": _secret("fastapi-secrets", every[:-1]),
         },
     )
     # prod has never had the auth service's secret
