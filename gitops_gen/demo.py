@@ -15,6 +15,7 @@ from rich.table import Table
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.model import load_platform
 from gitops_gen.promote import dry_run_report
+from gitops_gen.secrets import secrets_summary
 from gitops_gen.render import apply_plan, plan_render
 from gitops_gen.validate import validate_platform
 
@@ -49,6 +50,18 @@ def run(root: Path, console: Console) -> int:
         console.print(
             f"  {finding.environment} {finding.rule} {finding.location}: {finding.message}"
         )
+    secrets = Table(title="encrypted secrets (read without any key)")
+    for column in ("environment", "secrets", "missing keys", "recipients"):
+        secrets.add_column(column, overflow="fold")
+    for status in secrets_summary(platform):
+        missing = [*status.missing_secrets, *status.missing_keys]
+        secrets.add_row(
+            status.environment,
+            f"{status.present}/{len(status.secrets)}",
+            ", ".join(missing) or "none",
+            "\n".join(status.recipients) or "none",
+        )
+    console.print(secrets)
     console.rule("dry-run promotion staging -> prod (nothing is written)")
     # markup=False: the body holds [brackets] and Markdown that rich must print verbatim
     console.print(dry_run_report(root, "staging", "prod"), markup=False)
