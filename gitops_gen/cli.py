@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from gitops_gen import __version__
+from gitops_gen.commands.drift import drift_command
 from gitops_gen.commands.init import init_command
 from gitops_gen.commands.render import render_command
 from gitops_gen.commands.validate import validate_command
@@ -50,6 +51,7 @@ def main_group(
 main_group.add_command(render_command)
 main_group.add_command(validate_command)
 main_group.add_command(init_command)
+main_group.add_command(drift_command)
 
 
 def main(argv: list[str] | None = None) -> None:
