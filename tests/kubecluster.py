@@ -723,6 +723,24 @@ def pids_alive(pids: Sequence[int]) -> list[int]:
     return [pid for pid in pids if _pid_alive(pid)]
 
 
+WORKDIR_PREFIX: Final = "gitops-gen-kube-"
+OWNER_FILE: Final = "owner.pid"
+
+
+def _sweep_stale_workdirs() -> None:
+    """Remove folders of clusters whose Python process was killed outright (kill -9, OOM).
+
+    Their servers died with them (PDEATHSIG) but nothing was left to delete the folder.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if not _pid_alive(owner):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 # Every cluster that is running, so an interpreter exit that skips the context managers (an
 # uncaught exception in a thread, sys.exit in a hook) still stops them.
 _LIVE: set[KubeCluster] = set()
@@ -798,7 +816,9 @@ class KubeCluster:
         # CRDs are fetched before any process starts so a missing module fails fast and cheap.
         crds = [*argo_cd_crds(), sopssecret_crd()] if self.install_crds else []
         started = time.monotonic()
-        self.workdir = Path(tempfile.mkdtemp(prefix="gitops-gen-kube-"))
+        _sweep_stale_workdirs()
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        (self.workdir / OWNER_FILE).write_text(f"{os.getpid()}\n")
         with _LIVE_LOCK:
             _LIVE.add(self)
         try:
