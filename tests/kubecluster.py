@@ -199,28 +199,52 @@ def _strip_comment(line: str) -> str:
     return line.split("//", 1)[0].strip()
 
 
-def parse_go_mod(text: str) -> tuple[str | None, list[Replace]]:
-    """The ``go`` directive and the replace directives of a go.mod (block and one-line forms)."""
+@dataclass(frozen=True)
+class GoMod:
+    """What a wrapper module needs from a dependency's go.mod."""
+
+    go: str | None
+    godebug: tuple[str, ...]
+    replaces: tuple[Replace, ...]
+
+
+def parse_go_mod(text: str) -> GoMod:
+    """The ``go``, ``godebug`` and ``replace`` directives of a go.mod (block and one-line forms)."""
     go_version: str | None = None
+    godebug: list[str] = []
     replaces: list[Replace] = []
-    in_replace_block = False
+    block: str | None = None
     for raw in text.splitlines():
         line = _strip_comment(raw)
         if not line:
             continue
-        if in_replace_block:
+        if block is not None:
             if line == ")":
-                in_replace_block = False
-            else:
+                block = None
+            elif block == "replace":
                 replaces.append(_parse_replace(line))
+            elif block == "godebug":
+                godebug.append(line)
             continue
-        if line.startswith("go ") and go_version is None:
-            go_version = line.split()[1]
-        elif re.match(r"^replace\s*\($", line):
-            in_replace_block = True
-        elif line.startswith("replace "):
-            replaces.append(_parse_replace(line[len("replace ") :]))
-    return go_version, replaces
+        keyword, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if keyword in {
+            "replace",
+            "godebug",
+            "require",
+            "exclude",
+            "retract",
+            "tool",
+            "ignore",
+        } and (rest == "("):
+            block = keyword
+        elif keyword == "go" and go_version is None:
+            go_version = rest
+        elif keyword == "godebug":
+            godebug.append(rest)
+        elif keyword == "replace":
+            replaces.append(_parse_replace(rest))
+    return GoMod(go=go_version, godebug=tuple(godebug), replaces=tuple(replaces))
 
 
 def _parse_replace(spec: str) -> Replace:
@@ -267,13 +291,20 @@ def staging_version(kubernetes_version: str) -> str:
 
 
 def wrapper_go_mod(
-    *, module: str, go_version: str, require: Mapping[str, str], replace_lines: Sequence[str]
+    *,
+    module: str,
+    dependency: GoMod,
+    require: Mapping[str, str],
+    replace_lines: Sequence[str],
 ) -> str:
+    # The dependency's own go and godebug lines: they set the language version and the runtime
+    # defaults (GODEBUG) of the binary, and only the main module's count.
     lines = [
         "// Throw-away module written by tests/kubecluster.py to build one pinned release.",
         f"module {module}",
         "",
-        f"go {go_version}",
+        f"go {dependency.go or '1.26'}",
+        *(f"godebug {setting}" for setting in dependency.godebug),
         "",
         "require (",
         *(f"\t{path} {version}" for path, version in require.items()),
@@ -393,18 +424,19 @@ def _prepare_wrapper(
     workdir: Path,
     *,
     module: str,
-    go_version: str,
+    dependency: GoMod,
     require: Mapping[str, str],
     replace_lines: Sequence[str],
-    main_go: str,
+    source: tuple[str, str],
     log: Path,
 ) -> None:
     (workdir / "go.mod").write_text(
         wrapper_go_mod(
-            module=module, go_version=go_version, require=require, replace_lines=replace_lines
+            module=module, dependency=dependency, require=require, replace_lines=replace_lines
         )
     )
-    (workdir / "main.go").write_text(main_go)
+    file_name, text = source
+    (workdir / file_name).write_text(text)
     # tidy writes go.sum (and the indirect requirements) for exactly the imported packages.
     _run_logged([find_go(), "mod", "tidy"], cwd=workdir, env=_go_env(module_mode=True), log=log)
 
@@ -432,7 +464,7 @@ def _kube_ldflags(version: str, source_date: str) -> list[str]:
     ]
 
 
-_KUBE_MAIN = """\
+_KUBE_TOOLS = """\
 //go:build tools
 
 // Package tools only records the commands this wrapper builds, so `go mod tidy` keeps
@@ -481,7 +513,8 @@ def build_kubernetes(version: str, target_dir: Path) -> dict[str, float]:
         return {}
     timings: dict[str, float] = {}
     info = go_mod_download(KUBERNETES_MODULE, version)
-    go_version, replaces = parse_go_mod(Path(info["GoMod"]).read_text())
+    dependency = parse_go_mod(Path(info["GoMod"]).read_text())
+    replaces = dependency.replaces
     published = staging_version(version)
     source_date = _module_time(info)
     replace_lines = mirrored_replaces(replaces, lambda _module: published)
@@ -495,14 +528,14 @@ def build_kubernetes(version: str, target_dir: Path) -> dict[str, float]:
         _prepare_wrapper(
             workdir,
             module="gitops-gen.test/kube-build",
-            go_version=go_version or "1.26",
+            dependency=dependency,
             require={KUBERNETES_MODULE: version},
             replace_lines=replace_lines,
-            main_go=_KUBE_MAIN,
+            source=("tools.go", _KUBE_TOOLS),
             log=log,
         )
         for name, target in wanted.items():
-            _say(f"building {name} {version} (cold build, several minutes)…")
+            _say(f"building {name} {version} (several minutes on a cold Go build cache)…")
             seconds = _go_build(
                 workdir=workdir,
                 package=f"{KUBERNETES_MODULE}/cmd/{name}",
@@ -520,9 +553,9 @@ def build_etcd(version: str, target_dir: Path) -> dict[str, float]:
     if _is_current(target):
         return {}
     info = go_mod_download(ETCD_SERVER_MODULE, version)
-    go_version, replaces = parse_go_mod(Path(info["GoMod"]).read_text())
+    dependency = parse_go_mod(Path(info["GoMod"]).read_text())
     # etcd releases all of its modules (api, client/pkg, client/v3, pkg, …) with one version.
-    replace_lines = mirrored_replaces(replaces, lambda _module: version)
+    replace_lines = mirrored_replaces(dependency.replaces, lambda _module: version)
     with tempfile.TemporaryDirectory(prefix="gitops-gen-etcd-build-") as tmp:
         workdir = Path(tmp)
         log = target_dir / "build.log"
@@ -530,13 +563,13 @@ def build_etcd(version: str, target_dir: Path) -> dict[str, float]:
         _prepare_wrapper(
             workdir,
             module="gitops-gen.test/etcd-build",
-            go_version=go_version or "1.26",
+            dependency=dependency,
             require={ETCD_SERVER_MODULE: version},
             replace_lines=replace_lines,
-            main_go=_ETCD_MAIN,
+            source=("main.go", _ETCD_MAIN),
             log=log,
         )
-        _say(f"building etcd {version} (cold build, a minute or two)…")
+        _say(f"building etcd {version} (about a minute on a cold Go build cache)…")
         seconds = _go_build(
             workdir=workdir,
             package=".",
