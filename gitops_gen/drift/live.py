@@ -125,7 +125,7 @@ class LiveCluster:
 
     # -- requests ------------------------------------------------------------------------
 
-    def _request(
+    def request(
         self,
         method: str,
         path: str,
@@ -187,7 +187,7 @@ class LiveCluster:
         group, _, version = api_version.rpartition("/")
         path = f"/apis/{group}/{version}" if group else f"/api/{version}"
         try:
-            document = self._request("GET", path, f"discovery of {api_version}")
+            document = self.request("GET", path, f"discovery of {api_version}")
         except NotServed:
             self._discovery[api_version] = {}
             return {}
@@ -216,7 +216,7 @@ class LiveCluster:
             query = [("limit", str(PAGE_SIZE))]
             if token:
                 query.append(("continue", token))
-            page = self._request(
+            page = self.request(
                 "GET",
                 resource.collection_path(namespace),
                 f"list {resource.describe(namespace)}",
@@ -241,7 +241,7 @@ class LiveCluster:
         *,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        return self._request(
+        return self.request(
             method, path, f"{method} ConfigMap {name}", body=body, content_type=content_type
         )
 
@@ -252,7 +252,7 @@ class LiveCluster:
         metadata = obj.get("metadata") or {}
         namespace = metadata.get("namespace") if resource.namespaced else None
         path = f"{resource.collection_path(namespace)}/{quote(str(metadata.get('name')), safe='')}"
-        return self._request(
+        return self.request(
             "PATCH",
             path,
             f"server-side dry-run apply of {resource.kind} {metadata.get('name')}",
