@@ -77,7 +77,7 @@ def run_audit(
         o for r, o in live.objects.values() if r.kind == "HorizontalPodAutoscaler"
     )
     dry_runs = _dry_runs(cluster, desired, live, options) if options.server_side else {}
-    result.findings.extend(f for f in dry_runs.values() if isinstance(f, Finding))
+    result.warnings.extend(w for w in dry_runs.values() if isinstance(w, str))
 
     app_of: dict[Identity, str] = {}
     for index, item in enumerate(desired):
@@ -232,10 +232,12 @@ def _ignore_rules(desired: list[DesiredObject], live: _Live) -> dict[str, list[I
 
 def _dry_runs(
     cluster: LiveCluster, desired: list[DesiredObject], live: _Live, options: AuditOptions
-) -> dict[Identity, dict[str, Any] | Finding]:
+) -> dict[Identity, dict[str, Any] | str]:
+    """Dry-run results by object; a refused dry run is a warning and a canonical compare
+    (e.g. a changed Service port makes the merged port list invalid)."""
     present = [d for d in desired if d.ref.identity in live.objects]
 
-    def one(item: DesiredObject) -> tuple[Identity, dict[str, Any] | Finding]:
+    def one(item: DesiredObject) -> tuple[Identity, dict[str, Any] | str]:
         resource = cluster.resource(item.ref.api_version, item.ref.kind)
         assert resource is not None  # resolved before
         try:
@@ -243,19 +245,11 @@ def _dry_runs(
         except ApiRequestError as exc:
             if exc.status == 401 or exc.status >= 500:
                 raise
-            return item.ref.identity, Finding(
-                item.ref,
-                FindingType.ERROR,
-                "",
-                None,
-                None,
-                Severity.LOW,
-                "audit/dry-run-failed",
-                item.app,
-                f"{exc.message}; compared without the server's defaults",
+            return item.ref.identity, (
+                f"{item.ref.display()}: {exc.message}; compared without the server's defaults"
             )
 
-    out: dict[Identity, dict[str, Any] | Finding] = {}
+    out: dict[Identity, dict[str, Any] | str] = {}
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
         for done, (identity, outcome) in enumerate(pool.map(one, present), start=1):
             out[identity] = outcome
@@ -270,7 +264,7 @@ def _audit_object(
     live: _Live,
     rules: dict[str, list[IgnoreRule]],
     scaled: set[Identity],
-    dry_runs: Mapping[Identity, dict[str, Any] | Finding],
+    dry_runs: Mapping[Identity, dict[str, Any] | str],
     masker: Masker,
     options: AuditOptions,
 ) -> list[Finding]:

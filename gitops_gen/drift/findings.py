@@ -118,6 +118,9 @@ class AuditResult:
     api_requests: int = 0
     lists: int = 0
     mode: str = "fast"
+    # What the audit could not do exactly but worked around (a dry run refused: compared
+    # canonically instead). Not findings: the objects were audited.
+    warnings: list[str] = field(default_factory=list)
 
     def sorted(self) -> AuditResult:
         unique_objects = {(o.ref.identity, o.app): o for o in self.objects}
@@ -126,7 +129,13 @@ class AuditResult:
         unique = {json.dumps(f.to_json(), sort_keys=True): f for f in self.findings}
         findings = sorted(unique.values(), key=lambda f: (f.sort_key(), _json_key(f)))
         return AuditResult(
-            self.environment, objects, findings, self.api_requests, self.lists, self.mode
+            self.environment,
+            objects,
+            findings,
+            self.api_requests,
+            self.lists,
+            self.mode,
+            sorted(set(self.warnings)),
         )
 
     @property

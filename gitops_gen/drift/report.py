@@ -78,6 +78,7 @@ def to_text(result: AuditResult, timestamp: str | None = None) -> str:
         lines.append("")
         for row in rows:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines) + "\n"
 
 
@@ -91,6 +92,7 @@ def to_json(result: AuditResult, timestamp: str | None = None) -> str:
         document["generatedAt"] = timestamp
     document["summary"] = summary(result)
     document["findings"] = [f.to_json() for f in result.findings]
+    document["warnings"] = result.warnings
     document["objects"] = [{"ref": o.ref.to_json(), "app": o.app} for o in result.objects]
     return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
@@ -145,6 +147,8 @@ def to_markdown(result: AuditResult, timestamp: str | None = None) -> str:
                 f"`{_md(f.path or '/')}` | {_code(f.desired)} | {_code(live)} | {f.rule} |"
             )
         out += ["", "</details>", ""]
+    if result.warnings:
+        out += ["Warnings:", "", *(f"- {_md(w)}" for w in result.warnings), ""]
     return "\n".join(out)
 
 
