@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit k8s-bins cluster bench clean
+.PHONY: venv demo test lint typecheck unit k8s-bins cluster bench bench-drift clean
 
 venv: $(STAMP)
 
@@ -42,6 +42,10 @@ test: lint typecheck unit
 
 bench: venv
 	$(BIN)/python benchmarks/render_bench.py
+
+# gitops-gen drift vs kubectl diff on 2,000 live objects (figures in docs/drift.md)
+bench-drift: venv k8s-bins
+	$(BIN)/python benchmarks/drift_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -82,10 +82,15 @@ def run_audit(
     app_of: dict[Identity, str] = {}
     for index, item in enumerate(desired):
         failed = live.failed.get((item.ref.group, item.ref.kind, item.ref.namespace))
-        app = item.app or _tracking_app(live.objects.get(item.ref.identity))
+        # the repository's attribution, else Argo CD's tracking on the live object or manifest
+        app = (
+            item.app
+            or _tracking_app(live.objects.get(item.ref.identity))
+            or _tracking_app((item.ref, item.obj))
+        )
         app_of[item.ref.identity] = app
-        result.objects.append(AuditedObject(item.ref, app))
-        if failed is None:
+        if failed is None:  # objects of a type that could not be listed were not audited
+            result.objects.append(AuditedObject(item.ref, app))
             result.findings.extend(
                 _audit_object(item, app, live, rules, scaled, dry_runs, masker, options)
             )
@@ -93,6 +98,8 @@ def run_audit(
             options.progress("compare", index + 1, len(desired))
 
     listed = list(live.objects.values())
+    for ref, obj in listed:
+        app_of.setdefault(ref.identity, _tracking_app((ref, obj)))
     orphans = orphan_findings(listed, {d.ref.identity for d in desired}, state.environment, app_of)
     for finding in orphans:
         result.objects.append(AuditedObject(finding.ref, finding.app))
