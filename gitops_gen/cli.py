@@ -14,6 +14,7 @@ import click
 
 from gitops_gen import __version__
 from gitops_gen.commands.diff import diff_command
+from gitops_gen.commands.drift import drift_command
 from gitops_gen.commands.history import history_command
 from gitops_gen.commands.init import init_command
 from gitops_gen.commands.promote import promote_command
@@ -60,6 +61,7 @@ main_group.add_command(diff_command)
 main_group.add_command(history_command)
 main_group.add_command(rollback_command)
 main_group.add_command(secrets_group)
+main_group.add_command(drift_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,8 +15,8 @@ from rich.table import Table
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.model import load_platform
 from gitops_gen.promote import dry_run_report
-from gitops_gen.secrets import secrets_summary
 from gitops_gen.render import apply_plan, plan_render
+from gitops_gen.secrets import secrets_summary
 from gitops_gen.validate import validate_platform
 
 

@@ -16,7 +16,7 @@ def _load(path: Path) -> dict:  # type: ignore[type-arg]
 def test_render_writes_root_project_and_applications(aether: Path) -> None:
     result = run_cli("render", repo=aether)
     assert result.exit_code == 0, result.output
-    assert "rendered dev, prod, staging: 24 applications" in result.stderr
+    assert "rendered dev, prod, staging: 27 applications" in result.stderr
     root = _load(aether / "clusters/prod-eu1/root.yaml")
     assert root["kind"] == "Application"
     assert root["spec"]["source"]["path"] == "clusters/prod-eu1/apps"

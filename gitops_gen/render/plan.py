@@ -16,7 +16,7 @@ import yaml
 from gitops_gen.errors import TemplateError
 from gitops_gen.model import ComponentKind, Environment, Platform
 from gitops_gen.model.schema import Resources
-from gitops_gen.render import layout, waves
+from gitops_gen.render import audit, layout, waves
 from gitops_gen.render.templating import TEMPLATES_DIR, make_environment, render_template
 from gitops_gen.secrets.operator import OPERATOR, encrypted_manifests
 from gitops_gen.secrets.store import has_secrets
@@ -230,6 +230,11 @@ def _render_environment(
             "application.yaml.j2",
         )
         app_names.append(app.name)
+    if env.drift.enabled:
+        labels = base_labels(platform, env, audit.COMPONENT)
+        audit_files, audit_app = audit.render_audit(jinja, platform, env, common, labels)
+        files.update({path: _checked(text, tpl) for path, (tpl, text) in audit_files.items()})
+        app_names.append(audit_app)
 
     for dep in env.dependencies:
         files[f"{values_dir}/{dep.name}.yaml"] = _checked(
@@ -263,7 +268,9 @@ def _cluster_resources(platform: Platform, env: Environment) -> list[tuple[str, 
     kinds = [("", "Namespace")]
     if has_secrets(platform.root, env.name):
         kinds.extend(OPERATOR.cluster_resources)
-    return kinds
+    if env.drift.enabled:  # the audit's read-only ClusterRole and its binding
+        kinds.extend(audit.CLUSTER_RESOURCES)
+    return sorted(set(kinds), key=kinds.index)
 
 
 def _render_secrets(

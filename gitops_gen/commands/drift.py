@@ -1,0 +1,207 @@
+"""``gitops-gen drift``: audit a live cluster against the repository."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from gitops_gen.context import AppContext
+from gitops_gen.drift import desired as desired_state
+from gitops_gen.drift.argo import RevisionResolver
+from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
+from gitops_gen.drift.live import LiveCluster, load_configuration
+from gitops_gen.drift.mask import Masker
+from gitops_gen.drift.report import FORMATS, render
+from gitops_gen.drift.report_store import store_report
+from gitops_gen.errors import ExitCode, ExternalToolError, InputError
+from gitops_gen.model import Platform, load_platform
+
+
+@click.command("drift")
+@click.argument("environment", metavar="ENV")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    type=click.Choice(FORMATS),
+    multiple=True,
+    help="Report format (repeatable: each is printed in turn). Default: text.",
+)
+@click.option("--output-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["drift", "never"]),
+    default="drift",
+    show_default=True,
+    help="Exit 1 on drift, or never (errors still exit 2).",
+)
+@click.option(
+    "--manifests",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Audit this folder of manifests instead of what render produces for ENV.",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of manifests that name none (default: the environment's).",
+)
+@click.option("--server-side", is_flag=True, help="Exact mode: server-side-apply dry runs.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Parallel requests (LISTs, dry runs).",
+)
+@click.option("--decrypt", is_flag=True, help="Compare required Secret values (needs a key).")
+@click.option("--timestamp", is_flag=True, help="Put the time in the report (not reproducible).")
+@click.option(
+    "--report-config-map",
+    default=None,
+    metavar="NAME",
+    help="Also store the Markdown and JSON reports in this ConfigMap (the scheduled audit).",
+)
+@click.pass_obj
+def drift_command(
+    app: AppContext,
+    environment: str,
+    kubeconfig: Path | None,
+    kube_context: str | None,
+    outputs: tuple[str, ...],
+    output_file: Path | None,
+    fail_on: str,
+    manifests: Path | None,
+    namespace: str | None,
+    server_side: bool,
+    concurrency: int,
+    decrypt: bool,
+    timestamp: bool,
+    report_config_map: str | None,
+) -> None:
+    """Audit the live cluster of ENV against the repository.
+
+    Compares what render produces for ENV (Applications, AppProject, SopsSecrets, the drift
+    audit's own objects), the Applications' sync/health/revision status, the required Secrets'
+    key names and orphans labelled as ours — or, with --manifests, any folder of manifests.
+    One paginated LIST per (type, namespace). Exit 0 no drift, 1 drift, 2 error.
+    """
+    formats = outputs or ("text",)
+    if output_file is not None and len(formats) > 1:
+        raise InputError("--output-file takes one report format; pass -o once")
+    platform = load_platform(app.root)
+    env = platform.environment(environment)
+    if manifests is not None:
+        state = desired_state.from_manifests(manifests, env.name, namespace or env.namespace)
+    else:
+        state = desired_state.from_render(platform, env.name)
+        if namespace is not None:
+            raise InputError("--namespace only applies to --manifests")
+    masker = Masker()
+    options = AuditOptions(
+        server_side=server_side,
+        concurrency=concurrency,
+        expected_secret_values=_secret_values(platform, env.name) if decrypt else None,
+        resolve_revision=_git_resolver(app.root, platform),
+    )
+    configuration = load_configuration(kubeconfig, kube_context)
+    with LiveCluster(configuration) as cluster, _progress(app) as progress:
+        options.progress = progress
+        result = run_audit(state, cluster, masker, options)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
+        texts = [render(result, fmt, timestamp=stamp) for fmt in formats]
+        if report_config_map:
+            store_report(
+                cluster,
+                namespace or env.namespace,
+                report_config_map,
+                {
+                    "report.md": render(result, "markdown", timestamp=stamp),
+                    "report.json": render(result, "json", timestamp=stamp),
+                },
+            )
+    if output_file is not None:
+        try:
+            output_file.write_text(texts[0], encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"--output-file {output_file}: cannot write ({exc.strerror})"
+            ) from None
+    else:
+        click.echo("\n".join(texts), nl=False)
+    if result.errors:
+        raise ExternalToolError(
+            f"audit incomplete: {len(result.errors)} part(s) could not be audited "
+            f"({', '.join(sorted({f.rule for f in result.errors}))}); see the report"
+        )
+    app.info(
+        f"audited {len(result.objects)} objects with {result.api_requests} API requests "
+        f"({result.lists} LISTs): {len(result.drift)} findings"
+    )
+    if result.drift and fail_on == "drift":
+        raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+@contextmanager
+def _progress(app: AppContext) -> Iterator[Progress | None]:
+    """A progress bar on stderr, only for a person watching (stderr is a terminal)."""
+    if not sys.stderr.isatty() or app.verbosity < 0:
+        yield None
+        return
+    from rich.progress import Progress as RichProgress
+
+    with RichProgress(console=app.err, transient=True) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+def _secret_values(platform: Platform, environment: str) -> Mapping[str, Mapping[str, bytes]]:
+    """The repository's secret values through the secrets feature's hook (see docs/drift.md)."""
+    try:
+        module = importlib.import_module("gitops_gen.secrets.drift")
+    except ImportError:
+        raise InputError(
+            "--decrypt needs the secrets feature (gitops_gen.secrets.drift), which this "
+            "build does not include; run without --decrypt to check key names only"
+        ) from None
+    source = module.value_source(platform)
+    values: Mapping[str, Mapping[str, bytes]] = source.values(environment)
+    return values
+
+
+def _git_resolver(root: Path, platform: Platform) -> RevisionResolver:
+    """The commit a branch of this repository points at, for the GitOps repository's sources."""
+    gitops_repo = platform.catalog.platform.gitops_repo
+
+    def resolve(repo_url: str, target: str) -> str | None:
+        if repo_url.rstrip("/") != gitops_repo.rstrip("/"):
+            return None
+        for ref in (f"refs/remotes/origin/{target}", f"refs/heads/{target}"):
+            done = subprocess.run(
+                ["git", "rev-parse", "--verify", "--quiet", ref],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode == 0:
+                return done.stdout.strip()
+        return None
+
+    return resolve

@@ -1,0 +1,334 @@
+"""One audit: desired state against live state, into findings. No output here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_gen.drift import argo
+from gitops_gen.drift.canonical import Tokens, scope_object, strip_object
+from gitops_gen.drift.compare import Diff, compare_object
+from gitops_gen.drift.desired import DesiredObject, DesiredState
+from gitops_gen.drift.findings import (
+    AuditedObject,
+    AuditResult,
+    Finding,
+    FindingType,
+    ObjectRef,
+    Severity,
+    pointer,
+)
+from gitops_gen.drift.ignore import (
+    SCALED_KINDS,
+    IgnoreRule,
+    hpa_targets,
+    ignored_paths,
+    is_ignored,
+    rules_of_application,
+)
+from gitops_gen.drift.live import ApiRequestError, LiveCluster, ResourceType
+from gitops_gen.drift.mask import Masker, decode_secret_data, is_secret_path
+from gitops_gen.drift.orphans import orphan_findings
+from gitops_gen.drift.secrets import secret_findings
+from gitops_gen.drift.serverside import FIELD_MANAGER, project
+
+Identity = tuple[str, str, str, str]
+Scope = tuple[ResourceType, str | None]
+Progress = Callable[[str, int, int], None]
+TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
+
+
+@dataclass
+class AuditOptions:
+    server_side: bool = False
+    concurrency: int = 8
+    expected_secret_values: Mapping[str, Mapping[str, bytes]] | None = None
+    resolve_revision: argo.RevisionResolver | None = None
+    progress: Progress | None = None
+
+
+@dataclass
+class _Live:
+    """Everything listed, by identity, and the types that could not be listed."""
+
+    objects: dict[Identity, tuple[ObjectRef, dict[str, Any]]] = field(default_factory=dict)
+    failed: dict[tuple[str, str, str], Finding] = field(default_factory=dict)  # group,kind,ns
+
+
+def run_audit(
+    state: DesiredState,
+    cluster: LiveCluster,
+    masker: Masker,
+    options: AuditOptions | None = None,
+) -> AuditResult:
+    options = options or AuditOptions()
+    result = AuditResult(state.environment, mode="server-side" if options.server_side else "fast")
+    desired, scopes, unserved = _resolve(state, cluster)
+    result.findings.extend(unserved)
+    live = _list_all(cluster, scopes, options)
+    result.findings.extend(live.failed.values())
+
+    rules = _ignore_rules(desired, live)
+    scaled = hpa_targets([d.obj for d in desired]) | hpa_targets(
+        o for r, o in live.objects.values() if r.kind == "HorizontalPodAutoscaler"
+    )
+    dry_runs = _dry_runs(cluster, desired, live, options) if options.server_side else {}
+    result.warnings.extend(w for w in dry_runs.values() if isinstance(w, str))
+
+    app_of: dict[Identity, str] = {}
+    for index, item in enumerate(desired):
+        failed = live.failed.get((item.ref.group, item.ref.kind, item.ref.namespace))
+        # the repository's attribution, else Argo CD's tracking on the live object or manifest
+        app = (
+            item.app
+            or _tracking_app(live.objects.get(item.ref.identity))
+            or _tracking_app((item.ref, item.obj))
+        )
+        app_of[item.ref.identity] = app
+        if failed is None:  # objects of a type that could not be listed were not audited
+            result.objects.append(AuditedObject(item.ref, app))
+            result.findings.extend(
+                _audit_object(item, app, live, rules, scaled, dry_runs, masker, options)
+            )
+        if options.progress:
+            options.progress("compare", index + 1, len(desired))
+
+    listed = list(live.objects.values())
+    for ref, obj in listed:
+        app_of.setdefault(ref.identity, _tracking_app((ref, obj)))
+    orphans = orphan_findings(listed, {d.ref.identity for d in desired}, state.environment, app_of)
+    for finding in orphans:
+        result.objects.append(AuditedObject(finding.ref, finding.app))
+    result.findings.extend(orphans)
+
+    if state.requirements:
+        secrets = {
+            ref.name: obj
+            for ref, obj in listed
+            if ref.kind == "Secret" and ref.group == "" and ref.namespace == state.namespace
+        }
+        if ("", "Secret", state.namespace) not in live.failed:
+            for requirement in state.requirements:
+                ref = ObjectRef("", "v1", "Secret", state.namespace, requirement.name)
+                result.objects.append(AuditedObject(ref, ""))
+            result.findings.extend(
+                secret_findings(
+                    state.namespace,
+                    state.requirements,
+                    secrets,
+                    masker,
+                    expected_values=options.expected_secret_values,
+                )
+            )
+    result.api_requests = cluster.requests
+    result.lists = cluster.lists
+    return result.sorted()
+
+
+def _resolve(
+    state: DesiredState, cluster: LiveCluster
+) -> tuple[list[DesiredObject], set[Scope], list[Finding]]:
+    """Settle each desired object's type and namespace; the (type, namespace) pairs to LIST."""
+    desired: list[DesiredObject] = []
+    scopes: set[Scope] = set()
+    findings: dict[tuple[str, str], Finding] = {}
+    for item in state.objects:
+        api_version, kind = str(item.obj["apiVersion"]), str(item.obj["kind"])
+        resource = cluster.resource(api_version, kind)
+        if resource is None:
+            ref = ObjectRef.of(item.obj)
+            findings.setdefault(
+                (api_version, kind),
+                Finding(
+                    ObjectRef(ref.group, ref.version, kind, "", ""),
+                    FindingType.ERROR,
+                    "",
+                    None,
+                    None,
+                    Severity.HIGH,
+                    "audit/kind-not-served",
+                    "",
+                    f"the cluster does not serve {kind} in {api_version} (CRD not installed?); "
+                    "objects of this kind were not audited",
+                ),
+            )
+            continue
+        obj = scope_object(item.obj, resource.namespaced, state.namespace)
+        ref = ObjectRef.of(obj)
+        desired.append(DesiredObject(ref, obj, item.source, item.app))
+        scopes.add((resource, ref.namespace or None))
+        if (ref.group, ref.kind) in SCALED_KINDS and ref.namespace:
+            hpa = cluster.resource(*HPA)
+            if hpa is not None:
+                scopes.add((hpa, ref.namespace))
+    for api_version, kind, namespace in state.orphan_scopes:
+        resource = cluster.resource(api_version, kind)
+        if resource is not None:
+            scopes.add((resource, namespace if resource.namespaced else None))
+    if state.requirements:
+        secret = cluster.resource("v1", "Secret")
+        if secret is not None:
+            scopes.add((secret, state.namespace))
+    return desired, scopes, list(findings.values())
+
+
+def _list_all(cluster: LiveCluster, scopes: set[Scope], options: AuditOptions) -> _Live:
+    live = _Live()
+    ordered = sorted(scopes, key=lambda s: (s[0].group, s[0].kind, s[1] or ""))
+
+    def one(scope: Scope) -> tuple[Scope, list[dict[str, Any]] | ApiRequestError]:
+        try:
+            return scope, cluster.list(*scope)
+        except ApiRequestError as exc:
+            if exc.status in (401,) or exc.status >= 500:
+                raise
+            return scope, exc
+
+    workers = max(1, min(options.concurrency, len(ordered) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, (scope, outcome) in enumerate(pool.map(one, ordered), start=1):
+            resource, namespace = scope
+            if isinstance(outcome, ApiRequestError):
+                rule = "audit/forbidden" if outcome.status == 403 else "audit/list-failed"
+                live.failed[(resource.group, resource.kind, namespace or "")] = Finding(
+                    ObjectRef(resource.group, resource.version, resource.kind, namespace or "", ""),
+                    FindingType.ERROR,
+                    "",
+                    None,
+                    None,
+                    Severity.HIGH,
+                    rule,
+                    "",
+                    f"{outcome.message}; objects of this type were not audited",
+                )
+            else:
+                for obj in outcome:
+                    ref = ObjectRef.of(obj)
+                    live.objects[ref.identity] = (ref, obj)
+            if options.progress:
+                options.progress("list", done, len(ordered))
+    return live
+
+
+def _tracking_app(entry: tuple[ObjectRef, dict[str, Any]] | None) -> str:
+    """The Application an object belongs to, from Argo CD's tracking annotation or label."""
+    if entry is None:
+        return ""
+    metadata = entry[1].get("metadata") or {}
+    tracking = (metadata.get("annotations") or {}).get(TRACKING_ANNOTATION)
+    if tracking:
+        return str(tracking).split(":", 1)[0]
+    return str((metadata.get("labels") or {}).get(INSTANCE_LABEL, ""))
+
+
+def _ignore_rules(desired: list[DesiredObject], live: _Live) -> dict[str, list[IgnoreRule]]:
+    """Each Application's ignoreDifferences; the repository's version wins over the live one."""
+    rules: dict[str, list[IgnoreRule]] = {}
+    for ref, obj in live.objects.values():
+        if argo.is_application(ref):
+            rules[ref.name] = rules_of_application(obj)
+    for item in desired:
+        if argo.is_application(item.ref):
+            rules[item.ref.name] = rules_of_application(item.obj)
+    return rules
+
+
+def _dry_runs(
+    cluster: LiveCluster, desired: list[DesiredObject], live: _Live, options: AuditOptions
+) -> dict[Identity, dict[str, Any] | str]:
+    """Dry-run results by object; a refused dry run is a warning and a canonical compare
+    (e.g. a changed Service port makes the merged port list invalid)."""
+    present = [d for d in desired if d.ref.identity in live.objects]
+
+    def one(item: DesiredObject) -> tuple[Identity, dict[str, Any] | str]:
+        resource = cluster.resource(item.ref.api_version, item.ref.kind)
+        assert resource is not None  # resolved before
+        try:
+            return item.ref.identity, cluster.dry_run_apply(resource, item.obj, FIELD_MANAGER)
+        except ApiRequestError as exc:
+            if exc.status == 401 or exc.status >= 500:
+                raise
+            return item.ref.identity, (
+                f"{item.ref.display()}: {exc.message}; compared without the server's defaults"
+            )
+
+    out: dict[Identity, dict[str, Any] | str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        for done, (identity, outcome) in enumerate(pool.map(one, present), start=1):
+            out[identity] = outcome
+            if options.progress:
+                options.progress("dry-run", done, len(present))
+    return out
+
+
+def _audit_object(
+    item: DesiredObject,
+    app: str,
+    live: _Live,
+    rules: dict[str, list[IgnoreRule]],
+    scaled: set[Identity],
+    dry_runs: Mapping[Identity, dict[str, Any] | str],
+    masker: Masker,
+    options: AuditOptions,
+) -> list[Finding]:
+    ref = item.ref
+    entry = live.objects.get(ref.identity)
+    if entry is None:
+        return [
+            Finding(
+                ref,
+                FindingType.MISSING,
+                "",
+                None,
+                None,
+                Severity.HIGH,
+                "drift/object-missing",
+                app,
+                "not found in the cluster",
+            )
+        ]
+    live_obj = entry[1]
+    desired_obj = item.obj
+    dry_run = dry_runs.get(ref.identity)
+    if isinstance(dry_run, dict):
+        desired_obj = project(strip_object(dry_run), desired_obj)
+    stripped = strip_object(live_obj)
+    app_rules = [r for name in {app, item.app} if name for r in rules.get(name, [])]
+    ignored = ignored_paths(
+        ref, desired_obj, live_obj, app_rules, hpa_scaled=ref.identity in scaled
+    )
+    findings = [
+        _finding(ref, diff, app, masker)
+        for diff in compare_object(ref, desired_obj, stripped)
+        if not is_ignored(diff.tokens, ignored)
+    ]
+    if argo.is_application(ref):
+        findings.extend(
+            argo.status_findings(ref, desired_obj, live_obj, app, options.resolve_revision)
+        )
+    return findings
+
+
+def _finding(ref: ObjectRef, diff: Diff, app: str, masker: Masker) -> Finding:
+    rule, severity = argo.classify(ref, diff.tokens, diff.type)
+    desired, live = diff.desired, diff.live
+    if is_secret_path(ref.group, ref.kind, diff.tokens):
+        desired = _mask(ref, diff.tokens, desired, masker)
+        live = _mask(ref, diff.tokens, live, masker)
+    return Finding(ref, diff.type, pointer(diff.tokens), desired, live, severity, rule, app)
+
+
+def _mask(ref: ObjectRef, tokens: Tokens, value: Any, masker: Masker) -> Any:
+    """Secret data is compared by its bytes, so it is masked by its bytes (data is base64)."""
+    if value is None:
+        return None
+    if ref.kind == "Secret" and tokens and tokens[0] == "data":
+        if len(tokens) == 1 and isinstance(value, dict):
+            return {k: masker.mask_bytes(decode_secret_data(v)) for k, v in value.items()}
+        if len(tokens) == 2 and not isinstance(value, dict | list):
+            return masker.mask_bytes(decode_secret_data(value))
+    return masker.mask_value(value)

@@ -1,0 +1,152 @@
+"""The pure comparison: desired ⊆ live, field by field, after canonicalisation.
+
+A desired field must be present live with an equal value; fields only live has are fine
+(defaults, controllers), except where the repository is the only legitimate author:
+elements of keyed lists (containers, env, ports ...), the keys of ConfigMap/Secret data, and
+an Argo CD Application's spec (what "override in the UI" changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_gen.drift.canonical import (
+    SET_LISTS,
+    Tokens,
+    element_key,
+    is_core_group,
+    is_empty,
+    is_zero,
+    merge_key,
+    scalars_equal,
+)
+from gitops_gen.drift.findings import FindingType, ObjectRef
+
+
+@dataclass(frozen=True)
+class Diff:
+    type: FindingType
+    tokens: Tokens
+    desired: Any
+    live: Any
+
+
+@dataclass
+class _Walker:
+    ref: ObjectRef
+    core: bool
+    diffs: list[Diff] = field(default_factory=list)
+
+    def emit(self, kind: FindingType, tokens: Tokens, desired: Any, live: Any) -> None:
+        self.diffs.append(Diff(kind, tokens, desired, live))
+
+    def absent_ok(self, desired: Any) -> bool:
+        return is_empty(desired) or (self.core and is_zero(desired))
+
+    def walk(self, desired: Any, live: Any, tokens: Tokens, exact: bool) -> None:
+        if desired is None:
+            return  # null in a manifest means "not set": nothing to require
+        if isinstance(desired, dict):
+            self.walk_dict(desired, live, tokens, exact)
+        elif isinstance(desired, list):
+            self.walk_list(desired, live, tokens, exact)
+        elif isinstance(live, dict | list) or not scalars_equal(
+            desired, live, tokens, core=self.core, kind=self.ref.kind
+        ):
+            self.emit(FindingType.MODIFIED, tokens, desired, live)
+
+    def walk_dict(self, desired: dict[str, Any], live: Any, tokens: Tokens, exact: bool) -> None:
+        if not isinstance(live, dict):
+            if live is None and is_empty(desired):
+                return
+            self.emit(FindingType.MODIFIED, tokens, desired, live)
+            return
+        for key in sorted(desired):
+            child = (*tokens, key)
+            child_exact = exact or self.exact_subtree(child)
+            if key not in live or live[key] is None:
+                if not self.absent_ok(desired[key]):
+                    self.emit(FindingType.MISSING, child, desired[key], None)
+                continue
+            self.walk(desired[key], live[key], child, child_exact)
+        if exact or self.exact_keys(tokens):
+            for key in sorted(set(live) - set(desired)):
+                if not is_empty(live[key]):
+                    self.emit(FindingType.EXTRA, (*tokens, key), None, live[key])
+
+    def walk_list(self, desired: list[Any], live: Any, tokens: Tokens, exact: bool) -> None:
+        if not isinstance(live, list):
+            if live is None and not desired:
+                return
+            self.emit(FindingType.MODIFIED, tokens, desired, live)
+            return
+        names = tuple(t for t in tokens if isinstance(t, str))
+        if names in SET_LISTS:
+            missing = [d for d in desired if d not in live]
+            if missing:
+                self.emit(FindingType.MISSING, tokens, missing, None)
+            return
+        keys = merge_key(tokens, desired)
+        if keys is None:
+            if len(desired) != len(live):
+                self.emit(FindingType.MODIFIED, tokens, desired, live)
+                return
+            for index, (d, v) in enumerate(zip(desired, live, strict=True)):
+                self.walk(d, v, (*tokens, index), exact)
+            return
+        live_index = {element_key(e, keys): i for i, e in enumerate(live) if isinstance(e, dict)}
+        matched: set[int] = set()
+        unmatched: list[tuple[int, Any]] = []
+        for index, element in enumerate(desired):
+            at = live_index.get(element_key(element, keys))
+            if at is None:
+                unmatched.append((index, element))
+                continue
+            matched.add(at)
+            self.walk(element, live[at], (*tokens, at), exact)
+        spare = [i for i in range(len(live)) if i not in matched]
+        for index, element in unmatched:
+            # A changed key (port 80 -> 81, a renamed env var) is one modification, not a
+            # removal plus an addition: pair it with the unmatched live element at its place.
+            if index in spare:
+                spare.remove(index)
+                self.walk(element, live[index], (*tokens, index), exact)
+            else:
+                self.emit(FindingType.MISSING, (*tokens, index), element, None)
+        for index in spare:
+            self.emit(FindingType.EXTRA, (*tokens, index), None, live[index])
+
+    def exact_subtree(self, tokens: Tokens) -> bool:
+        # An Application's spec has no server defaults and no other author than Git; anything
+        # added there live (Helm parameters, values, sync options) is an override.
+        return (
+            self.ref.group == "argoproj.io"
+            and self.ref.kind == "Application"
+            and tokens == ("spec",)
+        )
+
+    def exact_keys(self, tokens: Tokens) -> bool:
+        # The keys of a ConfigMap or Secret are the data itself, not room for defaults.
+        return (
+            self.ref.group == ""
+            and self.ref.kind in ("ConfigMap", "Secret")
+            and tokens in (("data",), ("binaryData",))
+        )
+
+
+def compare_object(ref: ObjectRef, desired: dict[str, Any], live: dict[str, Any]) -> list[Diff]:
+    """Differences between a prepared desired object and a stripped live one."""
+    walker = _Walker(ref, core=is_core_group(ref.group))
+    for key in sorted(desired):
+        if key in ("apiVersion", "kind"):
+            continue  # the object was found by them; versions may differ between reads
+        walker.walk(desired[key], live.get(key), (key,), walker.exact_subtree((key,)))
+    # A desired key absent live surfaces from walk() as a MODIFIED against None; report it
+    # as MISSING like any other absent field.
+    return [
+        Diff(FindingType.MISSING, d.tokens, d.desired, None)
+        if d.type is FindingType.MODIFIED and d.live is None and len(d.tokens) == 1
+        else d
+        for d in walker.diffs
+    ]

@@ -1,0 +1,281 @@
+"""Live state through the kubernetes client: discovery, paginated LISTs, dry-run applies.
+
+Only this module talks to the API server. Every request is counted. Transport failures and
+HTTP errors are translated here, at the boundary, into the tool's own errors naming the
+request: :class:`ClusterUnreachable` and :class:`ApiRequestError` (fatal: exit 2) or
+:class:`Forbidden`/:class:`NotServed` (one type cannot be audited: an ``error`` finding).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.config.config_exception import ConfigException
+
+from gitops_gen.errors import ExternalToolError, InputError
+
+PAGE_SIZE = 500
+REQUEST_TIMEOUT = (5.0, 60.0)  # connect, read (seconds)
+
+
+class ClusterUnreachable(ExternalToolError):
+    """The API server did not answer (down, wrong address, TLS failure)."""
+
+
+class ApiRequestError(ExternalToolError):
+    """The API server answered with an error the audit cannot work around."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Forbidden(ApiRequestError):
+    pass
+
+
+class NotServed(ApiRequestError):
+    pass
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def collection_path(self, namespace: str | None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{quote(namespace, safe='')}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+    def describe(self, namespace: str | None) -> str:
+        group = f".{self.group}" if self.group else ""
+        where = f" in namespace {namespace}" if self.namespaced and namespace else ""
+        return f"{self.plural}{group}{where}"
+
+
+def load_configuration(kubeconfig: Path | None, context: str | None) -> client.Configuration:
+    """--kubeconfig, then $KUBECONFIG / ~/.kube/config, then the in-cluster service account."""
+    configuration = client.Configuration()
+    path = kubeconfig
+    if path is None and os.environ.get("KUBECONFIG"):
+        path = Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
+    if path is None and (Path.home() / ".kube" / "config").is_file():
+        path = Path.home() / ".kube" / "config"
+    try:
+        if path is not None:
+            if not path.is_file():
+                raise InputError(f"kubeconfig {path}: no such file; pass --kubeconfig PATH")
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(path), context=context, client_configuration=configuration
+            )
+        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            raise InputError(
+                "no kubeconfig: pass --kubeconfig PATH, set KUBECONFIG, or run inside a cluster"
+            )
+    except ConfigException as exc:
+        where = f"kubeconfig {path}" if path is not None else "in-cluster configuration"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{where}: {first}") from None
+    except (OSError, ValueError, TypeError) as exc:
+        where = f"kubeconfig {path}" if path is not None else "in-cluster configuration"
+        raise InputError(f"{where}: unreadable ({exc})") from None
+    # Fail fast when the server goes away: one retry, no long backoff.
+    configuration.retries = 1
+    return configuration
+
+
+class LiveCluster:
+    """A thin JSON client over ``kubernetes.client.ApiClient`` that counts its requests."""
+
+    def __init__(self, configuration: client.Configuration) -> None:
+        self._api = client.ApiClient(configuration)
+        self.server = str(configuration.host)
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.lists = 0
+        self._discovery: dict[str, dict[str, ResourceType]] = {}
+
+    def close(self) -> None:
+        self._api.close()  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> LiveCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        method_, url, header_params, body_, post = self._api.param_serialize(
+            method,
+            path,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        with self._lock:
+            self.requests += 1
+        try:
+            response = self._api.call_api(
+                method_, url, header_params, body_, post, _request_timeout=REQUEST_TIMEOUT
+            )
+            payload = response.read()  # type: ignore[no-untyped-call]
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ClusterUnreachable(
+                f"cannot reach the API server at {self.server} ({what}): {_short(reason)}"
+            ) from None
+        except client.ApiException as exc:  # raised by the client for some transport states
+            raise ClusterUnreachable(
+                f"cannot reach the API server at {self.server} ({what}): {exc.reason}"
+            ) from None
+        status = int(response.status)
+        if 200 <= status < 300:
+            result: dict[str, Any] = json.loads(payload) if payload else {}
+            return result
+        message = _status_message(payload) or str(response.reason)
+        text = f"{what}: HTTP {status} from the API server: {message}"
+        if status == 401:
+            raise ApiRequestError(
+                f"{text}; the credentials in the kubeconfig are not accepted", status
+            )
+        if status == 403:
+            raise Forbidden(text, status)
+        if status == 404:
+            raise NotServed(text, status)
+        raise ApiRequestError(text, status)
+
+    # -- discovery -----------------------------------------------------------------------
+
+    def resources(self, api_version: str) -> dict[str, ResourceType]:
+        """kind -> resource of one group/version (one request, cached)."""
+        if api_version in self._discovery:
+            return self._discovery[api_version]
+        group, _, version = api_version.rpartition("/")
+        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        try:
+            document = self.request("GET", path, f"discovery of {api_version}")
+        except NotServed:
+            self._discovery[api_version] = {}
+            return {}
+        found: dict[str, ResourceType] = {}
+        for resource in document.get("resources") or []:
+            if "/" in resource.get("name", ""):
+                continue  # subresources (status, scale)
+            found[resource["kind"]] = ResourceType(
+                group, version, resource["kind"], resource["name"], bool(resource["namespaced"])
+            )
+        self._discovery[api_version] = found
+        return found
+
+    def resource(self, api_version: str, kind: str) -> ResourceType | None:
+        return self.resources(api_version).get(kind)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def list(self, resource: ResourceType, namespace: str | None) -> list[dict[str, Any]]:
+        """Every object of one type in one namespace (or cluster-wide): one paginated LIST."""
+        with self._lock:
+            self.lists += 1
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query = [("limit", str(PAGE_SIZE))]
+            if token:
+                query.append(("continue", token))
+            page = self.request(
+                "GET",
+                resource.collection_path(namespace),
+                f"list {resource.describe(namespace)}",
+                query=query,
+            )
+            kind = resource.kind
+            for item in page.get("items") or []:
+                # LIST items carry no apiVersion/kind of their own.
+                item.setdefault("apiVersion", resource.api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
+
+    def write(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        name: str,
+        *,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        return self.request(
+            method, path, f"{method} ConfigMap {name}", body=body, content_type=content_type
+        )
+
+    def dry_run_apply(
+        self, resource: ResourceType, obj: dict[str, Any], field_manager: str
+    ) -> dict[str, Any]:
+        """What the object would be after a server-side apply (nothing is persisted)."""
+        metadata = obj.get("metadata") or {}
+        namespace = metadata.get("namespace") if resource.namespaced else None
+        path = f"{resource.collection_path(namespace)}/{quote(str(metadata.get('name')), safe='')}"
+        return self.request(
+            "PATCH",
+            path,
+            f"server-side dry-run apply of {resource.kind} {metadata.get('name')}",
+            query=[("dryRun", "All"), ("fieldManager", field_manager), ("force", "true")],
+            body=obj,
+            content_type="application/apply-patch+yaml",
+        )
+
+
+def _status_message(payload: bytes) -> str:
+    try:
+        document = json.loads(payload)
+    except (ValueError, TypeError):
+        return ""
+    return str(document.get("message", "")) if isinstance(document, dict) else ""
+
+
+def _short(reason: object) -> str:
+    text = str(reason)
+    # urllib3 wraps the real cause: "<urllib3.connection...>: Failed to establish a new
+    # connection: [Errno 111] Connection refused" - keep the part a person can act on.
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "timed out"
+    return text.rsplit(": ", 1)[-1] if ": " in text else text

@@ -1,0 +1,45 @@
+"""``--server-side``: let the API server canonicalise the desired objects.
+
+Each desired object is server-side-applied as a dry run (nothing is persisted); the result is
+what the object would become, with every default the server, a CRD schema or a mutating
+webhook would add. Projected back onto the fields the manifest sets, it replaces the desired
+object in the comparison, so defaults and canonical forms need no guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitops_gen.drift.canonical import Tokens, element_key, merge_key
+
+FIELD_MANAGER = "gitops-gen-drift"
+
+
+def project(result: Any, desired: Any, tokens: Tokens = ()) -> Any:
+    """``result`` reduced to the fields ``desired`` sets (the server's spelling of them)."""
+    if isinstance(desired, dict):
+        if not isinstance(result, dict):
+            return desired
+        return {
+            key: project(result[key], value, (*tokens, key)) if key in result else value
+            for key, value in desired.items()
+        }
+    if isinstance(desired, list):
+        if not isinstance(result, list):
+            return desired
+        keys = merge_key(tokens, desired)
+        if keys is not None:
+            # Apply merges keyed lists: the result also holds elements owned by other managers.
+            by_key = {element_key(e, keys): e for e in result if isinstance(e, dict)}
+            out = []
+            for index, element in enumerate(desired):
+                match = by_key.get(element_key(element, keys))
+                out.append(element if match is None else project(match, element, (*tokens, index)))
+            return out
+        if len(result) == len(desired):
+            return [
+                project(r, d, (*tokens, i))
+                for i, (r, d) in enumerate(zip(result, desired, strict=True))
+            ]
+        return result
+    return result
