@@ -861,14 +861,19 @@ class KubeCluster:
             self._wait_ready()
             self._write_kubeconfig()
             self._grant_readonly()
+            wait_for_controller_manager: Callable[[], None] | None = None
             if self.controller_manager:
-                self._start_controller_manager(binaries.kube_controller_manager)
+                wait_for_controller_manager = self._start_controller_manager(
+                    binaries.kube_controller_manager
+                )
             for crd in crds:
                 self.create(
                     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd, exist_ok=True
                 )
             for crd in crds:
                 self._wait_established(crd["metadata"]["name"])
+            if wait_for_controller_manager is not None:
+                wait_for_controller_manager()
         except BaseException:
             self.stop()
             raise
@@ -987,9 +992,11 @@ class KubeCluster:
             ],
         )
 
-    def _start_controller_manager(self, binary: Path) -> None:
+    def _start_controller_manager(self, binary: Path) -> Callable[[], None]:
+        """Start kube-controller-manager; returns a function that waits for its /healthz."""
+        port = free_port()
         # Its kubeconfig is the admin's: system:masters, so no per-controller RBAC is needed.
-        self._spawn(
+        process = self._spawn(
             "kube-controller-manager",
             [
                 str(binary),
@@ -1001,12 +1008,24 @@ class KubeCluster:
                 f"--controllers={','.join(self.controllers)}",
                 "--leader-elect=false",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={free_port()}",
+                f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'kcm-certs'}",
                 f"--service-account-private-key-file={self.workdir / 'sa.key'}",
                 "--v=1",
             ],
         )
+
+        def wait() -> None:
+            # Its serving certificate is self-signed on the spot; this is a liveness probe of a
+            # process we started on loopback, not a trust decision.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self._wait_http(
+                f"https://127.0.0.1:{port}/healthz", process, timeout=30.0, context=context
+            )
+
+        return wait
 
     # -- readiness --------------------------------------------------------------------------
 
