@@ -45,6 +45,7 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
@@ -71,8 +72,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             kubecluster.find_go()
         except kubecluster.ClusterError:
             return  # the fixture skips, with the reason
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    # Show the build's progress lines as they come: a silent ten-minute pause looks like a hang.
+    uncaptured = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
     try:
-        kubecluster.ensure_binaries()
+        with uncaptured:
+            kubecluster.ensure_binaries()
     except kubecluster.ClusterError as error:
         _BUILD_ERROR.append(error)
 
