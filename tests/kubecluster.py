@@ -1043,6 +1043,7 @@ class KubeCluster:
         timeout: float,
         context: ssl.SSLContext | None,
         headers: Mapping[str, str] | None = None,
+        reported_timeout: float | None = None,
     ) -> None:
         deadline = time.monotonic() + timeout
         last_error = "no answer yet"
@@ -1064,7 +1065,8 @@ class KubeCluster:
                 last_error = str(error)
             time.sleep(0.2)
         raise ClusterError(
-            f"{process.name} was not ready at {url} within {timeout:.0f} s ({last_error}); "
+            f"{process.name} was not ready at {url} within "
+            f"{reported_timeout or timeout:.0f} s ({last_error}); "
             f"last lines of {process.name}.log:\n{_tail(process.log)}"
         )
 
@@ -1085,6 +1087,7 @@ class KubeCluster:
             timeout=max(1.0, deadline - time.monotonic()),
             context=self._ssl_context(),
             headers={"Authorization": f"Bearer {self.admin_token}"},
+            reported_timeout=self.ready_timeout,
         )
 
     def _wait_established(self, crd_name: str, timeout: float = 30.0) -> None:
