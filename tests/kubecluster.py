@@ -790,7 +790,7 @@ def _stop_all_live() -> None:
 atexit.register(_stop_all_live)
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: each instance owns its own processes
 class KubeCluster:
     """etcd + kube-apiserver (+ kube-controller-manager) on loopback, as a context manager.
 
@@ -812,10 +812,8 @@ class KubeCluster:
     ready_in: float = field(init=False, default=0.0)
     started_in: float = field(init=False, default=0.0)
     _processes: list[_Process] = field(init=False, default_factory=list)
+    _apiserver: _Process = field(init=False)
     _stopped: bool = field(init=False, default=False)
-
-    def __hash__(self) -> int:
-        return id(self)
 
     # -- paths ------------------------------------------------------------------------------
 
