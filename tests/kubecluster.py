@@ -615,8 +615,8 @@ def argo_cd_crds(version: str = ARGO_CD_VERSION) -> list[dict[str, Any]]:
 def sopssecret_crd() -> dict[str, Any]:
     """The sops-secrets-operator SopsSecret CRD (isindir.github.com/v1alpha3).
 
-    The operator's repository is not served by the Go module proxy this project can reach (its
-    release tags are not semantic versions, and the proxy refuses the module), so its generated
+    The operator's repository is not served by the Go module proxy this project can reach (the
+    proxy answers 403 both for its version list and for a commit), so its generated
     CRD file cannot be read at test time. This is our own structural definition of the same API,
     written from the operator's v1alpha3 Go types: the fields gitops-gen renders are typed and
     validated (secretTemplates with a required name and string maps), the ``sops`` metadata block
