@@ -45,10 +45,41 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.cluster)
+
+
+# A build failure found while preparing the session, re-raised by the fixture in each test.
+_BUILD_ERROR: list[BaseException] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build missing binaries once the selected tests are known, before any test runs.
+
+    A cold build takes minutes; done here it is not charged to the first cluster test's timeout.
+    Nothing is built when no selected test needs the cluster. (`make test` has normally built
+    them already, so this is a quick check.)
+    """
+    if session.config.option.collectonly or not any(
+        item.get_closest_marker("cluster") for item in session.items
+    ):
+        return
+    if not _in_ci():
+        try:
+            kubecluster.find_go()
+        except kubecluster.ClusterError:
+            return  # the fixture skips, with the reason
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    # Show the build's progress lines as they come: a silent ten-minute pause looks like a hang.
+    uncaptured = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+    try:
+        with uncaptured:
+            kubecluster.ensure_binaries()
+    except kubecluster.ClusterError as error:
+        _BUILD_ERROR.append(error)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -67,6 +98,8 @@ def kube_cluster() -> Iterator[kubecluster.KubeCluster]:
     previous = signal.getsignal(signal.SIGTERM)
     if previous in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if _BUILD_ERROR:
+        raise _BUILD_ERROR[0]
     cluster = kubecluster.KubeCluster()
     # Any failure here (build, start, CRDs) propagates: pytest reports an error for every test
     # that needs the cluster, and caches it so the start is not retried per test.

@@ -615,8 +615,8 @@ def argo_cd_crds(version: str = ARGO_CD_VERSION) -> list[dict[str, Any]]:
 def sopssecret_crd() -> dict[str, Any]:
     """The sops-secrets-operator SopsSecret CRD (isindir.github.com/v1alpha3).
 
-    The operator's repository is not served by the Go module proxy this project can reach (its
-    release tags are not semantic versions, and the proxy refuses the module), so its generated
+    The operator's repository is not served by the Go module proxy this project can reach (the
+    proxy answers 403 both for its version list and for a commit), so its generated
     CRD file cannot be read at test time. This is our own structural definition of the same API,
     written from the operator's v1alpha3 Go types: the fields gitops-gen renders are typed and
     validated (secretTemplates with a required name and string maps), the ``sops`` metadata block
@@ -790,7 +790,7 @@ def _stop_all_live() -> None:
 atexit.register(_stop_all_live)
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: each instance owns its own processes
 class KubeCluster:
     """etcd + kube-apiserver (+ kube-controller-manager) on loopback, as a context manager.
 
@@ -808,12 +808,12 @@ class KubeCluster:
     server: str = field(init=False, default="")
     admin_token: str = field(init=False, default="")
     readonly_token: str = field(init=False, default="")
+    # Seconds from start() (binaries cached) to /readyz, and to fully prepared (CRDs, KCM).
+    ready_in: float = field(init=False, default=0.0)
     started_in: float = field(init=False, default=0.0)
     _processes: list[_Process] = field(init=False, default_factory=list)
+    _apiserver: _Process = field(init=False)
     _stopped: bool = field(init=False, default=False)
-
-    def __hash__(self) -> int:
-        return id(self)
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -859,16 +859,22 @@ class KubeCluster:
             etcd_url = self._start_etcd(binaries.etcd)
             self._start_apiserver(binaries.kube_apiserver, etcd_url)
             self._wait_ready()
+            self.ready_in = time.monotonic() - started
             self._write_kubeconfig()
             self._grant_readonly()
+            wait_for_controller_manager: Callable[[], None] | None = None
             if self.controller_manager:
-                self._start_controller_manager(binaries.kube_controller_manager)
+                wait_for_controller_manager = self._start_controller_manager(
+                    binaries.kube_controller_manager
+                )
             for crd in crds:
                 self.create(
                     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd, exist_ok=True
                 )
             for crd in crds:
                 self._wait_established(crd["metadata"]["name"])
+            if wait_for_controller_manager is not None:
+                wait_for_controller_manager()
         except BaseException:
             self.stop()
             raise
@@ -987,9 +993,11 @@ class KubeCluster:
             ],
         )
 
-    def _start_controller_manager(self, binary: Path) -> None:
+    def _start_controller_manager(self, binary: Path) -> Callable[[], None]:
+        """Start kube-controller-manager; returns a function that waits for its /healthz."""
+        port = free_port()
         # Its kubeconfig is the admin's: system:masters, so no per-controller RBAC is needed.
-        self._spawn(
+        process = self._spawn(
             "kube-controller-manager",
             [
                 str(binary),
@@ -1001,12 +1009,24 @@ class KubeCluster:
                 f"--controllers={','.join(self.controllers)}",
                 "--leader-elect=false",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={free_port()}",
+                f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'kcm-certs'}",
                 f"--service-account-private-key-file={self.workdir / 'sa.key'}",
                 "--v=1",
             ],
         )
+
+        def wait() -> None:
+            # Its serving certificate is self-signed on the spot; this is a liveness probe of a
+            # process we started on loopback, not a trust decision.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self._wait_http(
+                f"https://127.0.0.1:{port}/healthz", process, timeout=30.0, context=context
+            )
+
+        return wait
 
     # -- readiness --------------------------------------------------------------------------
 
@@ -1021,6 +1041,7 @@ class KubeCluster:
         timeout: float,
         context: ssl.SSLContext | None,
         headers: Mapping[str, str] | None = None,
+        reported_timeout: float | None = None,
     ) -> None:
         deadline = time.monotonic() + timeout
         last_error = "no answer yet"
@@ -1042,7 +1063,8 @@ class KubeCluster:
                 last_error = str(error)
             time.sleep(0.2)
         raise ClusterError(
-            f"{process.name} was not ready at {url} within {timeout:.0f} s ({last_error}); "
+            f"{process.name} was not ready at {url} within "
+            f"{reported_timeout or timeout:.0f} s ({last_error}); "
             f"last lines of {process.name}.log:\n{_tail(process.log)}"
         )
 
@@ -1063,6 +1085,7 @@ class KubeCluster:
             timeout=max(1.0, deadline - time.monotonic()),
             context=self._ssl_context(),
             headers={"Authorization": f"Bearer {self.admin_token}"},
+            reported_timeout=self.ready_timeout,
         )
 
     def _wait_established(self, crd_name: str, timeout: float = 30.0) -> None:
@@ -1185,7 +1208,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         versions = Versions(kubernetes=args.kubernetes_version, etcd=args.etcd_version)
         with KubeCluster(versions=versions) as cluster:
-            _say(f"ready in {cluster.started_in:.1f} s: {cluster.server} (Ctrl-C stops it)")
+            _say(
+                f"/readyz after {cluster.ready_in:.1f} s, CRDs and controllers after "
+                f"{cluster.started_in:.1f} s: {cluster.server} (Ctrl-C stops it)"
+            )
             print(f"export KUBECONFIG={cluster.kubeconfig}", file=out, flush=True)
             while True:
                 time.sleep(3600)
