@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT, git, run_cli
+from tests.helpers import PROJECT_ROOT, Result, git, run_cli
 from tests.promote_helpers import bare_remote, branches, clone, rendered_aether, set_in_file
 
 
@@ -22,6 +22,22 @@ from tests.promote_helpers import bare_remote, branches, clone, rendered_aether,
 def remote(tmp_path: Path) -> Path:
     origin = rendered_aether(tmp_path / "seed")
     return bare_remote(origin, tmp_path / "remote.git")
+
+
+def _push_promotion(repo: Path, component: str, *, branch: str) -> Result:
+    """Promote one component staging -> prod and push the branch to origin."""
+    return run_cli(
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        component,
+        "--push",
+        "origin",
+        "--branch",
+        branch,
+        repo=repo,
+    )
 
 
 def _remote_branches(remote: Path) -> list[str]:
@@ -43,21 +59,7 @@ def test_push_creates_the_branch_on_the_remote(remote: Path, tmp_path: Path) -> 
 
 def test_moved_base_is_rebased_and_replanned(remote: Path, tmp_path: Path) -> None:
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert (
-        run_cli(
-            "promote",
-            "staging",
-            "prod",
-            "--component",
-            "kafka",
-            "--push",
-            "origin",
-            "--branch",
-            "pa",
-            repo=a,
-        ).exit_code
-        == 0
-    )
+    assert _push_promotion(a, "kafka", branch="pa").exit_code == 0
     git(a, "push", "-q", "origin", "pa:main")  # A's pull request is merged
     merged = git(remote, "rev-parse", "main").strip()
     # B still sits on the old main and promotes an overlapping set
@@ -88,34 +90,9 @@ def test_moved_base_is_rebased_and_replanned(remote: Path, tmp_path: Path) -> No
 
 def test_nothing_left_after_rebase_is_success(remote: Path, tmp_path: Path) -> None:
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert (
-        run_cli(
-            "promote",
-            "staging",
-            "prod",
-            "--component",
-            "kafka",
-            "--push",
-            "origin",
-            "--branch",
-            "pa",
-            repo=a,
-        ).exit_code
-        == 0
-    )
+    assert _push_promotion(a, "kafka", branch="pa").exit_code == 0
     git(a, "push", "-q", "origin", "pa:main")
-    result = run_cli(
-        "promote",
-        "staging",
-        "prod",
-        "--component",
-        "kafka",
-        "--push",
-        "origin",
-        "--branch",
-        "pb",
-        repo=b,
-    )
+    result = _push_promotion(b, "kafka", branch="pb")
     assert result.exit_code == 0, result.output
     assert "already has these versions" in result.stdout
     assert "pb" not in _remote_branches(remote)
@@ -130,18 +107,7 @@ def test_conflict_stops_cleanly_and_keeps_the_local_branch(remote: Path, tmp_pat
     )
     git(a, "commit", "-qam", "hotfix risk-service")
     git(a, "push", "-q", "origin", "main")
-    result = run_cli(
-        "promote",
-        "staging",
-        "prod",
-        "--component",
-        "risk-service",
-        "--push",
-        "origin",
-        "--branch",
-        "pb",
-        repo=b,
-    )
+    result = _push_promotion(b, "risk-service", branch="pb")
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert line.startswith("error: cannot rebase onto origin/main")
@@ -154,33 +120,8 @@ def test_conflict_stops_cleanly_and_keeps_the_local_branch(remote: Path, tmp_pat
 
 def test_same_branch_from_two_clones_stacks(remote: Path, tmp_path: Path) -> None:
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert (
-        run_cli(
-            "promote",
-            "staging",
-            "prod",
-            "--component",
-            "kafka",
-            "--push",
-            "origin",
-            "--branch",
-            "shared",
-            repo=a,
-        ).exit_code
-        == 0
-    )
-    result = run_cli(
-        "promote",
-        "staging",
-        "prod",
-        "--component",
-        "ui",
-        "--push",
-        "origin",
-        "--branch",
-        "shared",
-        repo=b,
-    )
+    assert _push_promotion(a, "kafka", branch="shared").exit_code == 0
+    result = _push_promotion(b, "ui", branch="shared")
     assert result.exit_code == 0, result.output
     prod = _show(remote, "shared", "environments/prod.yaml")
     assert "kafka: {chart: 31.1.0}" in prod and 'ui: {tag: "2.14.0"}' in prod
