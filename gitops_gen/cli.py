@@ -6,6 +6,7 @@ and the one top-level error handler.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from pathlib import Path
@@ -13,22 +14,40 @@ from pathlib import Path
 import click
 
 from gitops_gen import __version__
-from gitops_gen.commands.diff import diff_command
-from gitops_gen.commands.drift import drift_command
-from gitops_gen.commands.history import history_command
-from gitops_gen.commands.init import init_command
-from gitops_gen.commands.promote import promote_command
-from gitops_gen.commands.render import render_command
-from gitops_gen.commands.rollback import rollback_command
-from gitops_gen.commands.secrets import secrets_group
-from gitops_gen.commands.validate import validate_command
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, GitopsGenError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# Each command is imported only when it runs (or for the overall --help), so `render` in CI
+# does not pay for loading the Kubernetes client, GitPython or sops handling.
+COMMANDS = {
+    "render": "gitops_gen.commands.render:render_command",
+    "validate": "gitops_gen.commands.validate:validate_command",
+    "init": "gitops_gen.commands.init:init_command",
+    "promote": "gitops_gen.commands.promote:promote_command",
+    "diff": "gitops_gen.commands.diff:diff_command",
+    "history": "gitops_gen.commands.history:history_command",
+    "rollback": "gitops_gen.commands.rollback:rollback_command",
+    "secrets": "gitops_gen.commands.secrets:secrets_group",
+    "drift": "gitops_gen.commands.drift:drift_command",
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="gitops-gen")
 @click.option(
     "--repo",
@@ -51,17 +70,6 @@ def main_group(
     2 error (bad input, usage, unreachable cluster). Errors never exit 1.
     """
     ctx.obj = AppContext(repo_option=repo, verbosity=-1 if quiet else verbose, debug=debug)
-
-
-main_group.add_command(render_command)
-main_group.add_command(validate_command)
-main_group.add_command(init_command)
-main_group.add_command(promote_command)
-main_group.add_command(diff_command)
-main_group.add_command(history_command)
-main_group.add_command(rollback_command)
-main_group.add_command(secrets_group)
-main_group.add_command(drift_command)
 
 
 def main(argv: list[str] | None = None) -> None:
