@@ -97,8 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        hint = "" if debug else " (run with --debug for the traceback)"
-        click.echo(f"internal error: {type(exc).__name__}: {exc}{hint}", err=True)
+        # An unexpected exception's message may quote data it choked on (a YAML error shows the
+        # offending line, which could be a decrypted value), so only its type and where it was
+        # raised are printed; --debug shows everything.
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+        hint = "" if debug else "; run with --debug for the traceback"
+        click.echo(f"internal error: {type(exc).__name__}{at} (a bug{hint})", err=True)
         sys.exit(ExitCode.ERROR)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
 

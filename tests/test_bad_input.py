@@ -218,3 +218,23 @@ def test_usage_error_exits_2(aether: Path) -> None:
     result = run_cli("render", "--no-such-flag", repo=aether)
     assert result.exit_code == 2
     assert "Error: No such option '--no-such-flag'." in result.stderr
+
+
+def test_an_unexpected_error_never_echoes_its_message(
+    aether: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug's exception text may quote data (a decrypted value); only its type is shown."""
+    import gitops_gen.render.plan as plan_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("CANARY-plaintext-value")
+
+    monkeypatch.setattr(plan_module, "plan_render", broken)
+    monkeypatch.setattr("gitops_gen.commands.render.plan_render", broken)
+    result = run_cli("render", repo=aether)
+    assert result.exit_code == 2
+    assert "CANARY" not in result.output
+    assert result.stderr.startswith("internal error: ValueError at test_bad_input.py:")
+    assert result.stderr.rstrip().endswith("(a bug; run with --debug for the traceback)")
+    debug = run_cli("--debug", "render", repo=aether)
+    assert "CANARY-plaintext-value" in debug.stderr  # the person who asked for it sees it
