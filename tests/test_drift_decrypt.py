@@ -147,3 +147,18 @@ def test_identity_without_decrypt(repo: Path, dev_key: Path) -> None:
     assert _refused(repo, "--identity", str(dev_key)) == (
         "error: --identity only applies to --decrypt"
     )
+
+
+def test_file_without_its_template_is_one_line(repo: Path, dev_key: Path) -> None:
+    path = secret_path(repo, "dev", "fastapi-credentials")
+    document = {
+        "apiVersion": "isindir.github.com/v1alpha3",
+        "kind": "SopsSecret",
+        "metadata": {"name": "fastapi-credentials"},
+        "spec": {"secretTemplates": [{"name": "renamed", "stringData": {"API_KEY": "x"}}]},
+    }
+    path.write_bytes(Sops.for_repo(repo).encrypt(dump(document).encode(), path))
+    assert _refused(repo, "--decrypt", "--identity", str(dev_key)) == (
+        "error: secrets/dev/fastapi-credentials.yaml: no secretTemplate named "
+        "fastapi-credentials; run 'gitops-gen secrets verify' and restore the file from git"
+    )

@@ -70,7 +70,14 @@ class RepositoryValues:
 
 def _decode(sops: Sops, root: Path, path: Path, name: str) -> dict[str, bytes]:
     shown = rel(root, path)
-    document = yaml.safe_load(sops.decrypt(path))
+    try:
+        document = yaml.safe_load(sops.decrypt(path))
+    except yaml.YAMLError:
+        # a YAML error quotes the text around the problem: here, plaintext; never show it
+        raise InputError(
+            f"{shown}: sops' decrypted output is not YAML; run 'gitops-gen secrets verify ENV "
+            "--decrypt-check' on the file"
+        ) from None
     index = template_index(document if isinstance(document, dict) else None, name)
     if index is None:
         raise InputError(
