@@ -42,7 +42,12 @@ def isolated_env(
     }.items():
         monkeypatch.setenv(name, value)
     for name in list(os.environ):
-        if name.startswith("SOPS_") or name in {"KUBECONFIG", "NO_COLOR", "FORCE_COLOR"}:
+        if name.startswith("SOPS_") or name in {
+            "KUBECONFIG",
+            "NO_COLOR",
+            "FORCE_COLOR",
+            "GITOPS_GEN_AGE_KEY_FILE",
+        }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "200")
     yield home

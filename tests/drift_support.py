@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,43 @@ class Kube:
 
     def delete(self, obj: dict[str, Any]) -> None:
         self.live.request("DELETE", self._path(obj, item=True), "delete")
+
+
+def rendered_objects(repo: Path) -> list[dict[str, Any]]:
+    """Everything ``drift ENV`` expects live for the repository's ENV, as plain JSON objects."""
+    from gitops_gen.drift.desired import from_render
+    from gitops_gen.model import load_platform
+
+    state = from_render(load_platform(repo), ENV)
+    return [json.loads(json.dumps(item.obj)) for item in state.objects]
+
+
+def retarget(repo: Path, namespace: str, argocd_namespace: str) -> None:
+    """Point the repository's ENV (and Argo CD) at a test's own namespaces, so tests that sync
+    the rendered environment never share a namespace that is still being deleted."""
+    env_file = repo / "environments" / f"{ENV}.yaml"
+    env_text = env_file.read_text(encoding="utf-8")
+    assert "\nnamespace: aether\n" in env_text
+    env_file.write_text(env_text.replace("\nnamespace: aether\n", f"\nnamespace: {namespace}\n"))
+    platform_file = repo / "environments" / "platform.yaml"
+    platform_text = platform_file.read_text(encoding="utf-8")
+    assert "argocdNamespace: argocd\n" in platform_text
+    platform_file.write_text(
+        platform_text.replace("argocdNamespace: argocd\n", f"argocdNamespace: {argocd_namespace}\n")
+    )
+    subprocess.run(["git", "commit", "-q", "-am", "test namespaces"], cwd=repo, check=True)
+
+
+def sync_rendered(kube: Kube, objects: list[dict[str, Any]], namespace: str, mode: str) -> None:
+    """Apply the rendered objects as Argo CD would: server-side apply (``ServerSideApply=true``)
+    or its default, a client-side ``kubectl apply``. ServiceAccounts first: bindings name them."""
+    for obj in sorted(objects, key=lambda o: o["kind"] != "ServiceAccount"):
+        obj = copy.deepcopy(obj)
+        if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            obj["metadata"].pop("namespace", None)
+        else:
+            obj["metadata"].setdefault("namespace", namespace)
+        if mode == "client":
+            kube.client_side_apply(obj)
+        else:
+            kube.server_side_apply(obj)

@@ -20,6 +20,7 @@ from tests.drift_support import (
     TRACKING,
     Kube,
     fixture_objects,
+    rendered_objects,
     write_manifests,
 )
 from tests.helpers import Result, copy_aether, git, run_cli
@@ -482,14 +483,6 @@ def test_api_server_stopped_mid_audit(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def _rendered_objects(repo: Path) -> list[dict[str, Any]]:
-    from gitops_gen.drift.desired import from_render
-    from gitops_gen.model import load_platform
-
-    state = from_render(load_platform(repo), ENV)
-    return [json.loads(json.dumps(item.obj)) for item in state.objects]
-
-
 def test_rendered_environment_audited_with_its_own_service_account(
     kubeconfig: Path, repo: Path, tmp_path: Path
 ) -> None:
@@ -504,7 +497,7 @@ def test_rendered_environment_audited_with_its_own_service_account(
     try:
         for ns in namespaces:
             kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        objects = _rendered_objects(repo)
+        objects = rendered_objects(repo)
         kinds = {o["kind"] for o in objects}
         assert {
             "Application",

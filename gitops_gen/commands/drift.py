@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from gitops_gen.commands.options import identity_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
 from gitops_gen.drift.argo import RevisionResolver
@@ -20,8 +20,10 @@ from gitops_gen.drift.live import LiveCluster, load_configuration
 from gitops_gen.drift.mask import Masker
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.report_store import store_report
+from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.model import Platform, load_platform
+from gitops_gen.secrets import drift as secret_values
 
 
 @click.command("drift")
@@ -64,7 +66,12 @@ from gitops_gen.model import Platform, load_platform
     show_default=True,
     help="Parallel requests (LISTs, dry runs).",
 )
-@click.option("--decrypt", is_flag=True, help="Compare required Secret values (needs a key).")
+@click.option(
+    "--decrypt",
+    is_flag=True,
+    help="Also compare the required Secrets' values with the repository's (needs ENV's age key).",
+)
+@identity_option()
 @click.option("--timestamp", is_flag=True, help="Put the time in the report (not reproducible).")
 @click.option(
     "--report-config-map",
@@ -86,6 +93,7 @@ def drift_command(
     server_side: bool,
     concurrency: int,
     decrypt: bool,
+    identity: Path | None,
     timestamp: bool,
     report_config_map: str | None,
 ) -> None:
@@ -95,6 +103,9 @@ def drift_command(
     audit's own objects), the Applications' sync/health/revision status, the required Secrets'
     key names and orphans labelled as ours — or, with --manifests, any folder of manifests.
     One paginated LIST per (type, namespace). Exit 0 no drift, 1 drift, 2 error.
+
+    --decrypt decrypts secrets/ENV/ in memory with --identity (or $GITOPS_GEN_AGE_KEY_FILE) and
+    compares values too; values are only ever shown masked.
     """
     formats = outputs or ("text",)
     if output_file is not None and len(formats) > 1:
@@ -107,11 +118,13 @@ def drift_command(
         state = desired_state.from_render(platform, env.name)
         if namespace is not None:
             raise InputError("--namespace only applies to --manifests")
+    if identity is not None and not decrypt:
+        raise InputError("--identity only applies to --decrypt")
     masker = Masker()
     options = AuditOptions(
         server_side=server_side,
         concurrency=concurrency,
-        expected_secret_values=_secret_values(platform, env.name) if decrypt else None,
+        expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
         resolve_revision=_git_resolver(app.root, platform),
     )
     configuration = load_configuration(kubeconfig, kube_context)
@@ -171,18 +184,12 @@ def _progress(app: AppContext) -> Iterator[Progress | None]:
         yield update
 
 
-def _secret_values(platform: Platform, environment: str) -> Mapping[str, Mapping[str, bytes]]:
-    """The repository's secret values through the secrets feature's hook (see docs/drift.md)."""
-    try:
-        module = importlib.import_module("gitops_gen.secrets.drift")
-    except ImportError:
-        raise InputError(
-            "--decrypt needs the secrets feature (gitops_gen.secrets.drift), which this "
-            "build does not include; run without --decrypt to check key names only"
-        ) from None
-    source = module.value_source(platform)
-    values: Mapping[str, Mapping[str, bytes]] = source.values(environment)
-    return values
+def _secret_values(
+    platform: Platform, environment: str, identity: Path | None
+) -> Mapping[str, Mapping[str, bytes]]:
+    """The repository's secret values, decrypted in memory by the secrets feature."""
+    source: ValueSource = secret_values.value_source(platform, identity)
+    return source.values(environment)
 
 
 def _git_resolver(root: Path, platform: Platform) -> RevisionResolver:

@@ -8,35 +8,23 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.table import Table
 
-from gitops_gen.commands.options import output_option
+from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, InputError
 from gitops_gen.model import Environment, Platform, load_platform
 from gitops_gen.model.resolved import RequiredSecret
 from gitops_gen.secrets import ops
-from gitops_gen.secrets.keys import IDENTITY_ENVS, require_identity
+from gitops_gen.secrets.keys import require_identity
 from gitops_gen.secrets.summary import environment_secrets
 from gitops_gen.validate.findings import Severity
 from gitops_gen.validate.secrets import RULES, verify_platform
 
-F = TypeVar("F", bound=Callable[..., Any])
 MASK = "********"  # same for every value: no length, no equality leaks
-
-
-def identity_option() -> Callable[[F], F]:
-    return click.option(
-        "--identity",
-        type=click.Path(path_type=Path),
-        default=None,
-        help=f"age identity file (default: ${IDENTITY_ENVS[0]}, then ${IDENTITY_ENVS[1]}).",
-    )
 
 
 def _no_values_on_argv(extra: tuple[str, ...]) -> None:

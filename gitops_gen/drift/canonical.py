@@ -48,6 +48,9 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "hostAliases": ("ip",),
     "topologySpreadConstraints": ("topologyKey", "whenUnsatisfiable"),
     "resourceClaims": ("name",),
+    # SopsSecret (not a core list): the operator makes one Secret per template name, so a
+    # template added live is one extra element, not a rewrite of the whole list
+    "secretTemplates": ("name",),
 }
 # Lists that are sets: the server or controllers may add members (finalizers).
 SET_LISTS = frozenset({("metadata", "finalizers")})
