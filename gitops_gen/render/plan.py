@@ -110,7 +110,6 @@ def base_labels(
 
 def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
     """The Applications of ``env`` in sync-wave order."""
-    info = platform.catalog.platform
     values = layout.values_dir(env.cluster_name, env.name)
     apps = [
         AppSpec(
@@ -132,17 +131,8 @@ def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
         )
     )
     apps.append(
-        AppSpec(
-            name=f"{env.name}-{platform_release(platform)}",
-            component="platform",
-            wave=waves.PLATFORM,
-            repo_url=info.app_repo,
-            path=info.chart_path,
-            target_revision=env.platform_revision,
-            release_name=platform_release(platform),
-            values_file=f"{values}/{platform_release(platform)}.yaml",
-            namespace=env.namespace,
-            hpa_deployments=hpa_owned,
+        _platform_chart_app(
+            platform, env, "platform", platform_release(platform), waves.PLATFORM, hpa_owned
         )
     )
     if has_secrets(platform.root, env.name):
@@ -161,21 +151,36 @@ def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
         )
     if platform.catalog.ui is not None:
         ui = env.workload("ui")
+        ui_hpa = ("ui",) if ui is not None and ui.hpa is not None else ()
         apps.append(
-            AppSpec(
-                name=f"{env.name}-{ui_release(platform)}",
-                component="ui",
-                wave=waves.UI,
-                repo_url=info.app_repo,
-                path=info.chart_path,
-                target_revision=env.platform_revision,
-                release_name=ui_release(platform),
-                values_file=f"{values}/{ui_release(platform)}.yaml",
-                namespace=env.namespace,
-                hpa_deployments=("ui",) if ui is not None and ui.hpa is not None else (),
-            )
+            _platform_chart_app(platform, env, "ui", ui_release(platform), waves.UI, ui_hpa)
         )
     return sorted(apps, key=lambda a: (a.wave, a.name))
+
+
+def _platform_chart_app(
+    platform: Platform,
+    env: Environment,
+    component: str,
+    release: str,
+    wave: int,
+    hpa_deployments: tuple[str, ...],
+) -> AppSpec:
+    """A release of the platform chart from the application repository at the env's revision
+    (the platform itself, and the UI as a second, later release of the same chart)."""
+    info = platform.catalog.platform
+    return AppSpec(
+        name=f"{env.name}-{release}",
+        component=component,
+        wave=wave,
+        repo_url=info.app_repo,
+        path=info.chart_path,
+        target_revision=env.platform_revision,
+        release_name=release,
+        values_file=f"{layout.values_dir(env.cluster_name, env.name)}/{release}.yaml",
+        namespace=env.namespace,
+        hpa_deployments=hpa_deployments,
+    )
 
 
 def source_repos(platform: Platform, env: Environment) -> list[str]:
