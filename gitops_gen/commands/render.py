@@ -66,8 +66,10 @@ def render_command(
             if result.up_to_date:
                 app.info(f"clusters/ is up to date for {envs} ({len(plan.files)} files)")
             else:
+                count = len(result.all_paths)
+                differ = "1 file differs" if count == 1 else f"{count} files differ"
                 app.info(
-                    f"clusters/ is out of date for {envs}: {len(result.all_paths)} files differ; "
+                    f"clusters/ is out of date for {envs}: {differ}; "
                     "run 'gitops-gen render' and commit the result"
                 )
         else:
