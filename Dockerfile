@@ -2,7 +2,7 @@
 # Build: docker build -t ghcr.io/aether/gitops-gen:$(python -c 'import gitops_gen; print(gitops_gen.__version__)') .
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml README.md ./
 COPY gitops_gen ./gitops_gen
 RUN pip install --no-cache-dir --prefix=/install .
 
