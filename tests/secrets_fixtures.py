@@ -6,7 +6,13 @@ against the real sops binary installed with the project.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyrage
@@ -73,3 +79,95 @@ def fresh(tmp_path: Path) -> tuple[Path, Path]:
     result = run_cli("secrets", "keygen", "dev", "--out", str(key), repo=root)
     assert result.exit_code == 0, result.output
     return root, key
+
+
+# --- plaintext searches and real child processes (issue 11) -----------------------------------
+
+SHM = Path("/dev/shm")  # noqa: S108 - searched, never written by the tests
+
+
+def canary_forms(canary: str) -> list[bytes]:
+    """The canary as it could sit in a file: plain, hex (both cases), and base64 at each of
+    the three alignments it can have inside a longer base64 stream."""
+    raw = canary.encode()
+    forms = [raw, raw.hex().encode(), raw.hex().upper().encode()]
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + raw)
+        # drop the characters that also depend on the neighbouring bytes
+        start = (pad * 4 + 2) // 3
+        forms.append(encoded[start : len(encoded) - 4])
+    return forms
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=lambda _: None):
+        dirnames[:] = [d for d in dirnames if os.access(Path(dirpath) / d, os.R_OK | os.X_OK)]
+        for name in filenames:
+            path = Path(dirpath) / name
+            with contextlib.suppress(OSError):
+                if path.is_file() and not path.is_symlink() and path.stat().st_size < 20_000_000:
+                    yield path
+
+
+def git_object_bytes(root: Path) -> bytes:
+    """Every object in the repository's database (reachable or not), decompressed."""
+    done = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def plaintext_sightings(canary: str, root: Path, *folders: Path) -> list[str]:
+    """Where the canary appears (any form): the work tree (with .git), /dev/shm, each of
+    ``folders`` (e.g. $TMPDIR) and every git object. Empty means nowhere."""
+    forms = canary_forms(canary)
+    seen: list[str] = []
+    for folder in (root, SHM, *folders):
+        if not folder.is_dir():
+            continue
+        for path in _files_under(folder):
+            with contextlib.suppress(OSError):
+                data = path.read_bytes()
+                if any(form in data for form in forms):
+                    seen.append(str(path))
+    objects = git_object_bytes(root)
+    if any(form in objects for form in forms):
+        seen.append("git objects")
+    return seen
+
+
+def child_env(home: Path, tmpdir: Path, **extra: str) -> dict[str, str]:
+    """An isolated environment for a real ``gitops-gen`` child process."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TMPDIR": str(tmpdir),
+        "LANG": "C.UTF-8",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def spawn_cli(
+    root: Path, *args: str, env: dict[str, str], stdin: bytes | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m gitops_gen.cli --repo ROOT ARGS`` as a real child process (no terminal)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gitops_gen.cli", "--repo", str(root), *args],
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=root,
+    )
+
+
+def real_sops() -> Path:
+    from gitops_gen.secrets.sops import locate_sops
+
+    return locate_sops()

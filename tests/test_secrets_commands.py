@@ -133,8 +133,8 @@ def test_unset_of_a_required_key_needs_force(repo: Path, dev_key: Path) -> None:
     refused = run_cli(*args, "--identity", str(dev_key), repo=repo)
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "error: key 'admins' is required by secret platform-account-allowlists; unsetting it "
-        "leaves the secret incomplete; pass --force to unset it anyway\n"
+        "error: key 'admins' is required by secret platform-account-allowlists; removing it "
+        "leaves the secret incomplete; pass --force to remove it anyway\n"
     )
     forced = run_cli(*args, "--force", "--identity", str(dev_key), repo=repo)
     assert forced.exit_code == 0, forced.output

@@ -265,7 +265,10 @@ def import_command(
     values = parse_env_file(text, source)
     unknown = [k for k in values if k not in required.keys]
     if unknown and not force:
-        named = ", ".join(f"{k}{suggest(k, required.keys)}" for k in unknown)
+        named = ", ".join(
+            k + (f" ({hint.removeprefix('; ')})" if (hint := suggest(k, required.keys)) else "")
+            for k in unknown
+        )
         raise InputError(
             f"{source}: not keys of secret {secret}: {named} (required: "
             f"{', '.join(required.keys)}); nothing imported; pass --force to import them anyway"
@@ -273,7 +276,8 @@ def import_command(
     plan = ops.plan_values(platform, environment, required, values, identity)
     present = set(ops.planned_keys(plan, path))
     plan.apply(platform.root)
-    app.info(f"imported {len(values)} keys into {env}/{secret} ({plan_file(platform, path)})")
+    count = f"{len(values)} key{'s' if len(values) != 1 else ''}"
+    app.info(f"imported {count} into {env}/{secret} ({plan_file(platform, path)})")
     missing = [k for k in required.keys if k not in present]
     if missing:
         app.info(f"still missing in {env}/{secret}: {', '.join(missing)}")

@@ -45,6 +45,9 @@ def tracked(process: subprocess.Popen[bytes], own_group: bool) -> Iterator[None]
     """Register a running sops so a signal can kill it (and its editor, with its group)."""
     with _lock:
         _children[process.pid] = (process, own_group)
+    if _terminating.is_set():
+        # started by another thread just as the signal's handler killed the others
+        kill(process, own_group)
     try:
         yield
     finally:
