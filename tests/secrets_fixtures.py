@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyrage
 import pytest
@@ -154,12 +155,20 @@ def child_env(home: Path, tmpdir: Path, **extra: str) -> dict[str, str]:
 
 
 def spawn_cli(
-    root: Path, *args: str, env: dict[str, str], stdin: bytes | None = None
+    root: Path, *args: str, env: dict[str, str], stdin: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """``python -m gitops_gen.cli --repo ROOT ARGS`` as a real child process (no terminal)."""
+    """``python -m gitops_gen.cli --repo ROOT ARGS`` as a real child process (no terminal);
+    ``stdin`` is a file to read standard input from (default: /dev/null)."""
+    with open(stdin or os.devnull, "rb") as source:
+        return _popen(root, args, env, source)
+
+
+def _popen(
+    root: Path, args: tuple[str, ...], env: dict[str, str], source: Any
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "gitops_gen.cli", "--repo", str(root), *args],
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdin=source,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,

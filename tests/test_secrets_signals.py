@@ -68,7 +68,7 @@ def _sops_wrapper(s: Setup) -> Path:
         f'echo "pid $$" >> {s.log}\n'
         f'echo "home $HOME" >> {s.log}\n'
         'for last; do :; done\n'
-        f'echo "file $last" >> {s.log}\n'
+        f'echo "file $3 $last" >> {s.log}\n'
         f'{real_sops()} "$@"\n'
         "rc=$?\n"
         f": > {s.ready}\n"
@@ -149,10 +149,11 @@ def _run_and_signal(s: Setup, name: str, signum: signal.Signals) -> tuple[int, s
     extra = {"EDITOR": str(_slow_editor(s))} if case.uses_editor else {}
     if not case.uses_editor:
         extra["GITOPS_GEN_SOPS"] = str(_sops_wrapper(s))
-    proc = spawn_cli(s.root, *case.args, env=child_env(s.home, s.tmp, **extra), stdin=case.stdin)
-    if case.stdin is not None and proc.stdin is not None:
-        proc.stdin.write(case.stdin)
-        proc.stdin.close()
+    stdin = None
+    if case.stdin is not None:
+        stdin = s.tmp.parent / "stdin"
+        stdin.write_bytes(case.stdin)
+    proc = spawn_cli(s.root, *case.args, env=child_env(s.home, s.tmp, **extra), stdin=stdin)
     _wait_for(s.ready.exists, "sops held the secret", proc)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=WAIT)
@@ -163,16 +164,18 @@ def _assert_nothing_left(s: Setup, before: dict[str, str], out: str, err: str) -
     seen = s.log.read_text().split("\n")
     pids = [int(line.split()[1]) for line in seen if line.startswith("pid ")]
     folders = [Path(line.split(maxsplit=1)[1]) for line in seen if line.startswith("home ")]
-    files = [Path(line.split(maxsplit=1)[1]) for line in seen if line.startswith("file ")]
+    # (sops subcommand, file); decrypt reads the real file, the others rewrite a scratch copy
+    files = [line.split(maxsplit=2)[1:] for line in seen if line.startswith("file ")]
     assert pids and folders
     for pid in pids:
         assert _gone(pid), f"sops or its editor survived: {pid}"
     for folder in folders:
         assert not folder.exists(), folder  # sops' private folder (and the editor's plaintext)
-    for file in files:
-        if file.name.endswith(".yaml"):
-            assert not file.is_relative_to(s.root), file  # the scratch copy is not in the tree
-            assert not file.exists(), file
+    for subcommand, name in files:
+        if subcommand in {"set", "unset", "updatekeys", "rotate"}:
+            copy = Path(name)
+            assert not copy.is_relative_to(s.root), copy  # the scratch copy: not in the tree
+            assert not copy.exists(), copy
     assert CANARY not in out + err
     assert "Traceback" not in err
     assert tree_digest(s.root) == before
