@@ -10,9 +10,11 @@ import base64
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import pyrage
 import pytest
 import yaml
 
-from tests.helpers import PROJECT_ROOT, copy_aether, git, run_cli
+from tests.helpers import PROJECT_ROOT, copy_aether, git, run_cli, tree_digest
 
 EXAMPLE_DEV_KEY = PROJECT_ROOT / "examples" / "keys" / "dev.agekey"
 
@@ -84,7 +86,7 @@ def fresh(tmp_path: Path) -> tuple[Path, Path]:
 
 # --- plaintext searches and real child processes (issue 11) -----------------------------------
 
-SHM = Path("/dev/shm")  # noqa: S108 - searched, never written by the tests
+SHM = Path("/dev/shm")  # searched, never written by the tests
 
 
 def canary_forms(canary: str) -> list[bytes]:
@@ -180,3 +182,62 @@ def real_sops() -> Path:
     from gitops_gen.secrets.sops import locate_sops
 
     return locate_sops()
+
+
+CANARY = "canary-issue11-8e2f4a-do-not-leak"
+
+
+@pytest.fixture
+def canary_repo(repo: Path, dev_key: Path) -> Path:
+    """The example repository with :data:`CANARY` as dev's fastapi-credentials JWT_SECRET,
+    committed (as ciphertext)."""
+    result = run_cli(
+        "secrets", "set", "dev", "fastapi-credentials", "JWT_SECRET", "--identity", str(dev_key),
+        repo=repo, stdin=CANARY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "canary")
+    return repo
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_child(
+    root: Path,
+    *args: str,
+    tmp: Path,
+    stdin: Path | None = None,
+    timeout: float = 120,
+    **env: str,
+) -> ChildResult:
+    """Run ``gitops-gen`` as a real child process without a terminal; ``tmp`` is its $TMPDIR
+    and $HOME parent. A run that does not end within ``timeout`` fails the test."""
+    home = tmp / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    proc = spawn_cli(root, *args, env=child_env(home, tmp, **env), stdin=stdin)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"gitops-gen {' '.join(args)} did not end within {timeout}s")
+    return ChildResult(proc.returncode, out.decode(), err.decode())
+
+
+def assert_refused_without_trace(
+    result: ChildResult | Any, root: Path, before: dict[str, str], tmp: Path, message: str
+) -> None:
+    """Exit 2, exactly ``message`` as the one stderr line, nothing on stdout, the repository
+    unchanged, and the canary nowhere (work tree, /dev/shm, ``tmp``, git objects)."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr == message + "\n"
+    assert tree_digest(root) == before
+    assert git(root, "status", "--porcelain") == ""
+    assert plaintext_sightings(CANARY, root, tmp) == []

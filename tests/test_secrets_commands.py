@@ -300,9 +300,9 @@ def test_render_refuses_a_plaintext_secrets_file(repo: Path) -> None:
     result = run_cli("render", repo=repo)
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: secrets/dev/feast-offline-store.yaml: not encrypted with sops (no sops metadata); "
-        "never commit plaintext: remove the file, then set its values with 'gitops-gen secrets "
-        "set'; render never copies a secrets file that is not fully encrypted (see 'gitops-gen "
+        "error: secrets/dev/feast-offline-store.yaml: not encrypted with sops (no sops metadata: "
+        "truncated, or plaintext); never commit plaintext: restore it with 'git checkout -- "
+        "secrets/dev/feast-offline-store.yaml'; render never copies a secrets file that is not fully encrypted (see 'gitops-gen "
         "secrets verify')\n"
     )
 
