@@ -302,8 +302,8 @@ def test_render_refuses_a_plaintext_secrets_file(repo: Path) -> None:
     assert result.stderr == (
         "error: secrets/dev/feast-offline-store.yaml: not encrypted with sops (no sops metadata: "
         "truncated, or plaintext); never commit plaintext: restore it with 'git checkout -- "
-        "secrets/dev/feast-offline-store.yaml'; render never copies a secrets file that is not fully encrypted (see 'gitops-gen "
-        "secrets verify')\n"
+        "secrets/dev/feast-offline-store.yaml'; render never copies a secrets file that is not "
+        "fully encrypted (see 'gitops-gen secrets verify')\n"
     )
 
 
