@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Result, git, run_cli, tree_digest
+from tests.helpers import Result, run_cli, tree_digest
 from tests.secrets_fixtures import (
     CANARY,
     assert_refused_without_trace,

@@ -93,9 +93,8 @@ def check_file(
                 where,
                 "not encrypted with sops (no sops metadata: truncated, or plaintext); "
                 + (
-                    f"never commit plaintext: {advice}"
-                    if advice
-                    else "never commit plaintext: remove the file, then set its values with "
+                    advice
+                    or "never commit plaintext: remove the file, then set its values with "
                     "'gitops-gen secrets set'"
                 ),
             )
