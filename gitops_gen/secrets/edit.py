@@ -57,7 +57,10 @@ def _outcome_error(shown: str, outcome: str) -> InputError | None:
             "there is no terminal to fix it in; nothing written"
         )
     if word == editor_guard.EDITOR_FAILED:
-        return InputError(f"{shown}: the editor failed (exit {detail}); nothing written")
+        if detail.isdigit():
+            return InputError(f"{shown}: the editor failed (exit {detail}); nothing written")
+        # killed by a signal: the same words as sops' own editor failure on a terminal
+        return InputError(f"{shown}: the editor failed or was killed; nothing written")
     return None
 
 

@@ -1,8 +1,9 @@
 """What the ``secrets`` commands do: plan every new file in memory, then write them all.
 
-sops operates in place, so each change runs on a ciphertext copy next to the target (same
-folder: the creation rules match the same way, and the final rename is atomic). Only when every
-file of the operation succeeded are the targets replaced, then SHA256SUMS and ``.sops.yaml``.
+sops operates in place, so each change runs on a ciphertext copy in a private folder outside the
+work tree that mirrors the repository (:mod:`gitops_gen.secrets.scratch`: the creation rules
+match the same way). Only when every file of the operation succeeded are the targets replaced
+(atomic renames, with signals held until the last one), then SHA256SUMS and ``.sops.yaml``.
 """
 
 from __future__ import annotations
