@@ -214,13 +214,13 @@ def run_child(
     tmp: Path,
     stdin: Path | None = None,
     timeout: float = 120,
-    **env: str,
+    env: dict[str, str] | None = None,
 ) -> ChildResult:
     """Run ``gitops-gen`` as a real child process without a terminal; ``tmp`` is its $TMPDIR
     and $HOME parent. A run that does not end within ``timeout`` fails the test."""
     home = tmp / "home"
     home.mkdir(parents=True, exist_ok=True)
-    proc = spawn_cli(root, *args, env=child_env(home, tmp, **env), stdin=stdin)
+    proc = spawn_cli(root, *args, env=child_env(home, tmp, **(env or {})), stdin=stdin)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

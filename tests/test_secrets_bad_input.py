@@ -51,25 +51,28 @@ def test_key_not_required_is_refused_without_force(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("stdin", ["", "\n"])
-def test_empty_value(repo: Path, stdin: str) -> None:
-    assert _refused(repo, *SET, "dev", "fastapi-secrets", "NATS_URL", stdin=stdin) == (
+def test_empty_value(repo: Path, dev_key: Path, stdin: str) -> None:
+    key = ("--identity", str(dev_key))
+    assert _refused(repo, *SET, "dev", "fastapi-secrets", "NATS_URL", *key, stdin=stdin) == (
         "error: empty value on stdin: refusing to store an empty secret"
     )
 
 
-def test_empty_value_file(repo: Path, tmp_path: Path) -> None:
+def test_empty_value_file(repo: Path, dev_key: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("")
-    assert _refused(
-        repo, *SET, "dev", "fastapi-secrets", "NATS_URL", "--from-file", str(empty)
-    ) == (f"error: empty value on --from-file {empty}: refusing to store an empty secret")
+    args = ("dev", "fastapi-secrets", "NATS_URL", "--from-file", str(empty))
+    assert _refused(repo, *SET, *args, "--identity", str(dev_key)) == (
+        f"error: empty value on --from-file {empty}: refusing to store an empty secret"
+    )
 
 
-def test_from_file_that_does_not_exist(repo: Path, tmp_path: Path) -> None:
+def test_from_file_that_does_not_exist(repo: Path, dev_key: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
-    assert _refused(
-        repo, *SET, "dev", "fastapi-secrets", "NATS_URL", "--from-file", str(missing)
-    ) == (f"error: --from-file {missing}: file not found")
+    args = ("dev", "fastapi-secrets", "NATS_URL", "--from-file", str(missing))
+    assert _refused(repo, *SET, *args, "--identity", str(dev_key)) == (
+        f"error: --from-file {missing}: file not found"
+    )
 
 
 def test_value_on_the_command_line_is_refused_and_not_echoed(repo: Path) -> None:

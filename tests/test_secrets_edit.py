@@ -14,6 +14,7 @@ import yaml
 from tests.helpers import git, run_cli, tree_digest
 from tests.secrets_fixtures import (
     CANARY,
+    ChildResult,
     assert_refused_without_trace,
     plaintext_sightings,
     run_child,
@@ -32,9 +33,9 @@ def _editor(tmp_path: Path, name: str, body: str) -> tuple[Path, Path]:
     return script, runs
 
 
-def _edit(root: Path, key: Path, tmp: Path, *extra: str, **env: str):  # type: ignore[no-untyped-def]
+def _edit(root: Path, key: Path, tmp: Path, *extra: str, **env: str) -> ChildResult:
     args = ("secrets", "edit", "dev", SECRET, "--identity", str(key), *extra)
-    return run_child(root, *args, tmp=tmp, timeout=90, **env)
+    return run_child(root, *args, tmp=tmp, timeout=90, env=env)
 
 
 def test_invalid_yaml_without_a_terminal_ends_at_once(

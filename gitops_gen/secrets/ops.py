@@ -110,7 +110,10 @@ def why_key(root: Path, path: Path) -> str:
 
 
 def change_identity(root: Path, path: Path, option: Path | None) -> Identity | None:
-    """The key a change of ``path`` needs, checked up front: None for a new secret."""
+    """The key a change of ``path`` needs, checked up front: None for a new secret.
+
+    The repository's own problems (a malformed ``.sops.yaml``) are reported first."""
+    _config(root)
     if not path.exists():
         return None
     return _decrypting_identity(option, root, path, why_key(root, path))
