@@ -277,7 +277,7 @@ def import_command(
     present = set(ops.planned_keys(plan, path))
     plan.apply(platform.root)
     count = f"{len(values)} key{'s' if len(values) != 1 else ''}"
-    app.info(f"imported {count} into {env}/{secret} ({plan_file(platform, path)})")
+    app.info(f"imported {count} into {env}/{secret} (secrets/{env}/{secret}.yaml)")
     missing = [k for k in required.keys if k not in present]
     if missing:
         app.info(f"still missing in {env}/{secret}: {', '.join(missing)}")
@@ -285,10 +285,6 @@ def import_command(
         app.info(f"{env}/{secret}: all {len(required.keys)} required keys are set")
     if note:
         app.info(f"note: {note}")
-
-
-def plan_file(platform: Platform, path: Path) -> str:
-    return path.relative_to(platform.root).as_posix()
 
 
 @secrets_group.command("unset")
