@@ -260,6 +260,7 @@ class Sops:
             env = self._environment(private, key=key, interactive=interactive, editor=editor)
             if signals.terminating():
                 raise ExternalToolError(f"{self._shown(path)}: not {action} it: terminating")
+            proc: subprocess.Popen[bytes] | None = None
             try:
                 proc = subprocess.Popen(
                     argv,
@@ -274,26 +275,29 @@ class Sops:
                     cwd=private,
                     process_group=0 if own_group else None,
                 )
-            except FileNotFoundError:
-                raise ExternalToolError(
-                    f"sops binary not found at {self.binary}; reinstall gitops-gen"
-                ) from None
-            with signals.tracked(proc, own_group):
-                try:
+                with signals.tracked(proc, own_group):
                     stdout, stderr = proc.communicate(
                         input=stdin, timeout=None if interactive else TIMEOUT
                     )
-                except subprocess.TimeoutExpired:
-                    signals.kill(proc, own_group)
-                    proc.wait()
-                    raise ExternalToolError(
-                        f"{self._shown(path)}: sops did not finish {action} within {TIMEOUT}s"
-                    ) from None
-                except BaseException:
-                    # a signal or Ctrl-C: sops and its editor go before the folder is removed
-                    signals.kill(proc, own_group)
-                    proc.wait()
+            except FileNotFoundError:
+                if proc is not None:
                     raise
+                raise ExternalToolError(
+                    f"sops binary not found at {self.binary}; reinstall gitops-gen"
+                ) from None
+            except subprocess.TimeoutExpired:
+                assert proc is not None
+                signals.kill(proc, own_group)
+                proc.wait()
+                raise ExternalToolError(
+                    f"{self._shown(path)}: sops did not finish {action} within {TIMEOUT}s"
+                ) from None
+            except BaseException:
+                # a signal or Ctrl-C: sops and its editor go before the folder is removed
+                if proc is not None:
+                    signals.kill(proc, own_group)
+                    proc.wait()
+                raise
         if proc.returncode != 0:
             raise self._translate(proc.returncode, stderr or b"", path, action)
         return SopsResult(stdout=stdout or b"")
