@@ -250,12 +250,13 @@ def import_command(
     force: bool,
     identity: Path | None,
 ) -> None:
-    """Set many keys of SECRET in ENV from a dotenv file, in one sops run.
+    """Set many keys of SECRET in ENV from a dotenv file, written in one sops run.
 
     Every key must be one SECRET requires (else nothing is written; --force allows others).
     Afterwards the required keys still missing are named. A new secret needs no key; an
-    existing one needs a key of a recipient, checked before the file is read. Values are taken
-    literally (no ${VAR} expansion); an empty value is refused.
+    existing one needs a key of a recipient, checked before the file is read (its current
+    values are then decrypted into memory first). Values are taken literally (no ${VAR}
+    expansion); an empty value is refused.
     """
     platform, environment, required = _target(app, env, secret)
     path = secret_path(platform.root, env, secret)
