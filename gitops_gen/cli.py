@@ -15,7 +15,7 @@ import click
 
 from gitops_gen import __version__
 from gitops_gen.context import AppContext
-from gitops_gen.errors import ExitCode, GitopsGenError
+from gitops_gen.errors import ExitCode, GitopsGenError, Terminated
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    except Terminated as exc:
+        click.echo(f"terminated by {exc.name}", err=True)
+        sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except Exception as exc:

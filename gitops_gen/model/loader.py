@@ -450,6 +450,7 @@ def _resolve(
         workloads=tuple(workloads),
         required_secrets=_required_secrets(catalog),
         components=tuple(components),
+        kube_context=env.cluster.kube_context or env.cluster.name,
     )
 
 
