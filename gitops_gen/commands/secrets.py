@@ -6,18 +6,17 @@ listings); they are never printed unless ``show --reveal`` is asked for.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, InputError
 from gitops_gen.model import Environment, Platform, load_platform
 from gitops_gen.model.resolved import RequiredSecret
+from gitops_gen.output import Rows, emit, print_rows
 from gitops_gen.secrets import ops
 from gitops_gen.secrets.keys import require_identity
 from gitops_gen.secrets.summary import environment_secrets
@@ -196,7 +195,7 @@ def edit_command(app: AppContext, env: str, secret: str, identity: Path | None) 
 
 @secrets_group.command("list")
 @click.argument("env")
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def list_command(app: AppContext, env: str, output: str) -> None:
     """The secrets ENV requires: present or missing, key names, last modified, recipients.
@@ -205,37 +204,38 @@ def list_command(app: AppContext, env: str, output: str) -> None:
     """
     platform, environment = _platform_env(app, env)
     status = environment_secrets(platform, environment)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environment": env,
-                    "recipients": list(status.recipients),
-                    "secrets": [
-                        {
-                            "name": s.name,
-                            "file": s.file,
-                            "requiredKeys": list(s.required_keys),
-                            "presentKeys": list(s.present_keys),
-                            "missingKeys": list(s.missing_keys),
-                            "recipients": list(s.recipients),
-                            "lastModified": s.last_modified,
-                        }
-                        for s in status.secrets
-                    ],
-                },
-                indent=2,
+    report = {
+        "environment": env,
+        "recipients": list(status.recipients),
+        "secrets": [
+            {
+                "name": s.name,
+                "file": s.file,
+                "requiredKeys": list(s.required_keys),
+                "presentKeys": list(s.present_keys),
+                "missingKeys": list(s.missing_keys),
+                "recipients": list(s.recipients),
+                "lastModified": s.last_modified,
+            }
+            for s in status.secrets
+        ],
+    }
+
+    def text() -> None:
+        rows = [
+            (
+                s.name,
+                ", ".join(s.present_keys),
+                "(secret missing)" if s.file is None else ", ".join(s.missing_keys),
+                s.last_modified,
             )
-        )
-        return
-    table = Table(title=f"secrets of {env}")
-    for column in ("secret", "keys", "missing", "last modified"):
-        table.add_column(column, overflow="fold")
-    for s in status.secrets:
-        missing = "(secret missing)" if s.file is None else ", ".join(s.missing_keys)
-        table.add_row(s.name, ", ".join(s.present_keys), missing, s.last_modified)
-    app.out.print(table)
-    app.out.print(f"recipients: {', '.join(status.recipients) or '(no rule in .sops.yaml)'}")
+            for s in status.secrets
+        ]
+        columns = ("secret", "keys", "missing", "last modified")
+        print_rows(Rows(columns, rows, title=f"secrets of {env}"))
+        click.echo(f"recipients: {', '.join(status.recipients) or '(no rule in .sops.yaml)'}")
+
+    emit(output, report, text=text)
 
 
 @secrets_group.command("show")
@@ -243,7 +243,7 @@ def list_command(app: AppContext, env: str, output: str) -> None:
 @click.argument("secret")
 @click.option("--reveal", is_flag=True, help="Decrypt and print the values (needs a key).")
 @identity_option()
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def show_command(
     app: AppContext, env: str, secret: str, reveal: bool, identity: Path | None, output: str
@@ -260,21 +260,17 @@ def show_command(
         values = ops.reveal(platform, environment, required, identity)
     else:
         values = dict.fromkeys(status.present_keys, MASK)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environment": env,
-                    "secret": secret,
-                    "file": status.file,
-                    "values": values,
-                    "missingKeys": list(status.missing_keys),
-                    "recipients": list(status.recipients),
-                    "lastModified": status.last_modified,
-                },
-                indent=2,
-            )
-        )
+    if output != "text":
+        report = {
+            "environment": env,
+            "secret": secret,
+            "file": status.file,
+            "values": values,
+            "missingKeys": list(status.missing_keys),
+            "recipients": list(status.recipients),
+            "lastModified": status.last_modified,
+        }
+        emit(output, report)
         return
     for key, value in values.items():
         click.echo(f"{key}: {value}")
@@ -296,7 +292,7 @@ def show_command(
     help="With --decrypt-check and no finding: record the files' digests in SHA256SUMS.",
 )
 @identity_option()
-@output_option("table", "json", default="table")
+@output_option()
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 @click.pass_obj
 def verify_command(
@@ -335,25 +331,15 @@ def verify_command(
                 ops.plan_reseal(platform, platform.environments[name]).apply(platform.root)
             findings = verify_platform(platform, names, None)
     errors = [f for f in findings if f.severity is Severity.ERROR]
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environments": names,
-                    "decryptCheck": decrypt_check,
-                    "findings": [f.to_json() for f in findings],
-                    "summary": {"findings": len(findings), "errors": len(errors)},
-                },
-                indent=2,
-            )
-        )
-    elif findings:
-        table = Table(title="secrets findings")
-        for column in ("environment", "rule", "severity", "location", "message"):
-            table.add_column(column, overflow="fold")
-        for f in findings:
-            table.add_row(f.environment, f.rule, str(f.severity), f.location, f.message)
-        app.out.print(table)
+    report = {
+        "environments": names,
+        "decryptCheck": decrypt_check,
+        "findings": [f.to_json() for f in findings],
+        "summary": {"findings": len(findings), "errors": len(errors)},
+    }
+    columns = ("environment", "rule", "severity", "location", "message")
+    rows = [(f.environment, f.rule, str(f.severity), f.location, f.message) for f in findings]
+    emit(output, report, text=Rows(columns, rows, title="secrets findings") if rows else "")
     if not findings:
         proven = " (MACs proven)" if decrypt_check else ""
         app.info(f"secrets of {', '.join(names)}: no findings{proven}")
