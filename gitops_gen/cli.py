@@ -81,8 +81,12 @@ def main_group(ctx: click.Context) -> None:
     environments as Git commits, and audit live clusters for drift.
 
     \b
-    Exit codes: 0 success, 1 findings (validate, drift, render --check, diff),
+    Exit codes: 0 success, 1 findings (validate, drift, render --check, diff, doctor),
     2 error (bad input, usage, unreachable cluster). Errors never exit 1.
+
+    Reports take -o text|json|yaml; JSON/YAML carry a schemaVersion (schemas in
+    docs/cli/schemas/). Piped output is one line per row. The options below also work after
+    the subcommand. Shell completion: 'gitops-gen completion bash|zsh|fish'.
     """
     ctx.ensure_object(AppContext)  # the global options' callbacks may have made it already
 

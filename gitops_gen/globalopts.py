@@ -60,9 +60,13 @@ def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) ->
         _app(ctx).set_color(value)
 
 
-def _options() -> list[click.Option]:
-    """Fresh option objects (click binds an option to one command)."""
-    return [
+GLOBAL_NOTE = "Global options (--repo, -v, -q, --debug, --color) work here too."
+
+
+def _options(hidden: bool = False) -> list[click.Option]:
+    """Fresh option objects (click binds an option to one command); ``hidden`` for the copies a
+    subcommand gets, so each help page names them in one line instead of five entries."""
+    options = [
         click.Option(
             ["--repo"],
             type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
@@ -103,6 +107,9 @@ def _options() -> list[click.Option]:
             "forces it), always or never.",
         ),
     ]
+    for option in options:
+        option.hidden = hidden
+    return options
 
 
 def global_options(f: F) -> F:
@@ -122,10 +129,14 @@ def accept_global_options(command: click.Command) -> click.Command:
     """
     taken = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
     names = {p.name for p in command.params}
-    for option in _options():
+    added = False
+    for option in _options(hidden=True):
         if option.name in names or taken.intersection(option.opts):
             continue
         command.params.append(option)
+        added = True
+    if added and GLOBAL_NOTE not in (command.epilog or ""):
+        command.epilog = f"{command.epilog}\n\n{GLOBAL_NOTE}" if command.epilog else GLOBAL_NOTE
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             accept_global_options(sub)

@@ -106,10 +106,15 @@ def test_debug_after_the_subcommand_shows_the_traceback(repo: Path) -> None:
     )
 
 
-def test_a_command_shows_the_global_options_in_its_help() -> None:
-    result = run_cli("render", "--help")
+def test_help_names_the_global_options_once() -> None:
+    top = run_cli("--help").stdout
     for option in ("--repo PATH", "-v, --verbose", "-q, --quiet", "--debug", "--color"):
-        assert option in result.stdout
+        assert option in top
+    result = run_cli("secrets", "list", "--help")
+    assert result.stdout.rstrip().endswith(
+        "Global options (--repo, -v, -q, --debug, --color) work here too."
+    )
+    assert "--verbose" not in result.stdout
 
 
 # --- colour --------------------------------------------------------------------------------
