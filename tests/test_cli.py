@@ -180,6 +180,23 @@ def test_piped_findings_keep_each_fix_on_its_row_at_40_columns(
     assert any("gitops-gen secrets set dev account-service-database" in ln for ln in lines)
 
 
+@pytest.mark.parametrize(
+    ("command", "kind", "first"),
+    [
+        (["validate"], "validate-rules", "POL001"),
+        (["secrets", "verify"], "secrets-verify-rules", "SEC001"),
+    ],
+)
+def test_list_rules_honours_the_format(command: list[str], kind: str, first: str) -> None:
+    text = run_cli(*command, "--list-rules")
+    document = json.loads(run_cli(*command, "--list-rules", "-o", "json").stdout)
+    jsonschema.validate(document, json.loads((SCHEMAS / f"{kind}.schema.json").read_text()))
+    assert document["rules"][0]["id"] == first
+    assert text.stdout.splitlines() == [f"{r['id']}  {r['rule']}" for r in document["rules"]]
+    as_yaml = yaml.safe_load(run_cli(*command, "--list-rules", "-o", "yaml").stdout)
+    assert as_yaml == document
+
+
 def test_old_format_name_table_still_works(repo: Path) -> None:
     assert "table" in ALIASES
     result = run_cli("validate", "-o", "table", repo=repo)

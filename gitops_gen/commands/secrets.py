@@ -312,8 +312,9 @@ def verify_command(
     1 findings, 2 error.
     """
     if list_rules:
-        for rule_id, text in RULES.items():
-            click.echo(f"{rule_id}  {text}")
+        rules = [{"id": rule_id, "rule": text} for rule_id, text in RULES.items()]
+        lines = "".join(f"{r['id']}  {r['rule']}\n" for r in rules)
+        emit(output, {"rules": rules}, kind="secrets-verify-rules", text=lines)
         return
     if reseal and not decrypt_check:
         raise InputError("--reseal needs --decrypt-check: only proven files are resealed")

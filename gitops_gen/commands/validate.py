@@ -29,8 +29,9 @@ def validate_command(
     Exit 0 clean, 1 findings, 2 input error.
     """
     if list_rules:
-        for policy in POLICIES:
-            click.echo(f"{policy.id}  {policy.rule}")
+        rules = [{"id": p.id, "rule": p.rule} for p in POLICIES]
+        lines = "".join(f"{r['id']}  {r['rule']}\n" for r in rules)
+        emit(output, {"rules": rules}, kind="validate-rules", text=lines)
         return
     platform = load_platform(app.root)
     selected = list(environments) or None
