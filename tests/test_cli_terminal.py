@@ -66,31 +66,29 @@ def run_piped(
 
 
 def test_global_options_work_after_the_subcommand(repo: Path, tmp_path: Path) -> None:
-    before = run_cli("-v", "render", "dev", repo=repo)
+    before = run_cli("-v", "render", "dev", repo=repo, expect=0)
     (repo / "clusters").rename(tmp_path / "first")
-    after = run_cli("render", "dev", "-v", "--repo", str(repo))
-    assert after.exit_code == before.exit_code == 0, after.output
+    after = run_cli("render", "dev", "-v", "--repo", str(repo), expect=0)
     assert after.stderr == before.stderr
     assert "added: clusters/" in after.stderr  # -v: one line per file
     assert tree_digest(repo / "clusters") == tree_digest(tmp_path / "first")
 
 
 def test_quiet_after_the_subcommand_prints_only_results(repo: Path) -> None:
-    result = run_cli("secrets", "verify", "dev", "-q", "--repo", str(repo))
-    assert result.exit_code == 0, result.output
+    result = run_cli("secrets", "verify", "dev", "-q", "--repo", str(repo), expect=0)
     assert result.output == ""
-    loud = run_cli("secrets", "verify", "dev", "--repo", str(repo))
+    loud = run_cli("secrets", "verify", "dev", "--repo", str(repo), expect=0)
     assert loud.stderr == "secrets of dev: no findings\n"
 
 
 def test_repo_after_the_subcommand_wins_over_the_one_before(repo: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "not-a-repo"
     elsewhere.mkdir()
-    result = run_cli("--repo", str(elsewhere), "secrets", "list", "dev", "--repo", str(repo))
-    assert result.exit_code == 0, result.output
+    result = run_cli(
+        "--repo", str(elsewhere), "secrets", "list", "dev", "--repo", str(repo), expect=0
+    )
     assert "account-service-database" in result.stdout
-    wrong = run_cli("secrets", "list", "dev", "--repo", str(elsewhere))
-    assert wrong.exit_code == 2
+    wrong = run_cli("secrets", "list", "dev", "--repo", str(elsewhere), expect=2)
     assert wrong.stderr == (
         f"error: --repo {elsewhere}: not a git repository (no .git); pass the repository's top "
         "folder, or run 'git init' there first\n"
@@ -98,8 +96,7 @@ def test_repo_after_the_subcommand_wins_over_the_one_before(repo: Path, tmp_path
 
 
 def test_debug_after_the_subcommand_shows_the_traceback(repo: Path) -> None:
-    result = run_cli("history", "nowhere", "--debug", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli("history", "nowhere", "--debug", repo=repo, expect=2)
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.rstrip().endswith(
         "(environments: dev, prod, staging; each is a file environments/<name>.yaml)"
@@ -107,10 +104,10 @@ def test_debug_after_the_subcommand_shows_the_traceback(repo: Path) -> None:
 
 
 def test_help_names_the_global_options_once() -> None:
-    top = run_cli("--help").stdout
+    top = run_cli("--help", expect=0).stdout
     for option in ("--repo PATH", "-v, --verbose", "-q, --quiet", "--debug", "--color"):
         assert option in top
-    result = run_cli("secrets", "list", "--help")
+    result = run_cli("secrets", "list", "--help", expect=0)
     assert result.stdout.rstrip().endswith(
         "Global options (--repo, -v, -q, --debug, --color) work here too."
     )

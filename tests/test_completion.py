@@ -85,7 +85,7 @@ def test_commands_and_options_complete_too(repo: Path) -> None:
 
 
 def test_the_bash_script_completes_in_real_bash(repo: Path) -> None:
-    script = run_cli("completion", "bash").stdout
+    script = run_cli("completion", "bash", expect=0).stdout
     program = (
         script
         + '\nCOMP_WORDS=(gitops-gen secrets set dev "")\nCOMP_CWORD=4\n'
@@ -115,14 +115,12 @@ def test_the_bash_script_completes_in_real_bash(repo: Path) -> None:
     ],
 )
 def test_completion_prints_the_script_for_each_shell(shell: str, marker: str) -> None:
-    result = run_cli("completion", shell)
-    assert result.exit_code == 0, result.output
+    result = run_cli("completion", shell, expect=0)
     assert marker in result.stdout
     assert "_GITOPS_GEN_COMPLETE" in result.stdout
 
 
 def test_an_unknown_shell_is_a_usage_error() -> None:
-    result = run_cli("completion", "tcsh")
-    assert result.exit_code == 2
+    result = run_cli("completion", "tcsh", expect=2)
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in result.stderr
     assert result.stdout == ""

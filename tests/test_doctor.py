@@ -41,13 +41,13 @@ def no_helm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GITOPS_GEN_HELM", str(tmp_path / "no-helm"))
 
 
-def doctor(repo: Path, *args: str) -> tuple[int, list[str], str]:
-    result = run_cli("doctor", *args, repo=repo)
+def doctor(repo: Path, *args: str, expect: int = 0) -> tuple[list[str], str]:
+    result = run_cli("doctor", *args, repo=repo, expect=expect)
     lines = result.stdout.splitlines()
     for line in lines:  # one line per check, each with a fix unless it is fine
         assert LINE.match(line), line
         assert ("; fix: " in line) == (not line.startswith("OK")), line
-    return result.exit_code, lines, result.stderr
+    return lines, result.stderr
 
 
 def line_of(lines: list[str], name: str) -> str:
@@ -55,8 +55,7 @@ def line_of(lines: list[str], name: str) -> str:
 
 
 def test_a_fresh_copy_has_only_warnings(repo: Path) -> None:
-    code, lines, stderr = doctor(repo, "--offline")
-    assert code == 0
+    lines, stderr = doctor(repo, "--offline", expect=0)
     assert line_of(lines, "tool sops").startswith("OK    tool sops: 3.")
     assert line_of(lines, "tool git").startswith("OK    tool git: ")
     assert line_of(lines, "tool helm") == (
@@ -80,8 +79,7 @@ def test_a_key_that_decrypts_an_environment_is_found(
     repo: Path, dev_key: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITOPS_GEN_AGE_KEY_FILE", str(dev_key))
-    code, lines, _ = doctor(repo, "--offline")
-    assert code == 0
+    lines, _ = doctor(repo, "--offline", expect=0)
     assert line_of(lines, "key dev") == f"OK    key dev: {dev_key} is a recipient of dev's rule"
     assert line_of(lines, "key staging").startswith("WARN  key staging: no identity here")
 
@@ -91,8 +89,7 @@ def test_a_key_others_can_read_fails(
 ) -> None:
     dev_key.chmod(0o644)
     monkeypatch.setenv("GITOPS_GEN_AGE_KEY_FILE", str(dev_key))
-    code, lines, _ = doctor(repo, "--offline")
-    assert code == 1
+    lines, _ = doctor(repo, "--offline", expect=1)
     assert line_of(lines, "key dev") == (
         f"FAIL  key dev: $GITOPS_GEN_AGE_KEY_FILE {dev_key}: readable by group or others (mode "
         f"0644); run 'chmod 600 {dev_key}'; fix: fix the identity file named"
@@ -105,8 +102,7 @@ def test_kubeconfig_contexts_per_environment(
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    code, lines, _ = doctor(repo, "--offline")
-    assert code == 0
+    lines, _ = doctor(repo, "--offline", expect=0)
     assert line_of(lines, "context dev") == (
         "OK    context dev: context 'dev-eu1' -> https://dev-eu1.k8s.example.com"
     )
@@ -127,8 +123,7 @@ def test_remotes_are_contacted_and_compared_with_gitops_repo(repo: Path, tmp_pat
     git(tmp_path, "init", "-q", "--bare", str(origin))
     git(repo, "remote", "add", "origin", origin.as_uri())
     git(repo, "remote", "add", "gone", (tmp_path / "missing.git").as_uri())
-    code, lines, _ = doctor(repo)
-    assert code == 0
+    lines, _ = doctor(repo, expect=0)
     assert line_of(lines, "remote origin") == f"OK    remote origin: {origin.as_uri()} answers"
     gone = line_of(lines, "remote gone")
     assert gone.startswith(f"WARN  remote gone: {(tmp_path / 'missing.git').as_uri()}: ")
@@ -145,7 +140,7 @@ def test_remotes_are_contacted_and_compared_with_gitops_repo(repo: Path, tmp_pat
 
 def test_the_remote_argo_cd_pulls_is_recognised_in_any_url_form(repo: Path) -> None:
     git(repo, "remote", "add", "upstream", "git@git.example.com:aether/aether-gitops")
-    _, lines, _ = doctor(repo, "--offline")
+    lines, _ = doctor(repo, "--offline")
     assert line_of(lines, "remote gitopsRepo") == (
         "OK    remote gitopsRepo: upstream is https://git.example.com/aether/aether-gitops.git, "
         "the URL Argo CD pulls"
@@ -157,8 +152,7 @@ def test_the_remote_argo_cd_pulls_is_recognised_in_any_url_form(repo: Path) -> N
 
 def test_a_missing_sops_fails_with_its_fix(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITOPS_GEN_SOPS", str(repo / "no-sops"))
-    code, lines, stderr = doctor(repo, "--offline")
-    assert code == 1
+    lines, stderr = doctor(repo, "--offline", expect=1)
     assert line_of(lines, "tool sops") == (
         "FAIL  tool sops: not found (needed: encrypts and decrypts secrets/, >= 3.9.0); fix: "
         "reinstall gitops-gen (it installs sops) or set $GITOPS_GEN_SOPS to a sops binary"
@@ -182,8 +176,7 @@ def test_an_old_tool_fails_with_its_minimum() -> None:
 
 
 def test_outside_a_repository_the_tools_are_still_checked(tmp_path: Path) -> None:
-    result = run_cli("doctor", "--offline", "--repo", str(tmp_path))
-    assert result.exit_code == 1
+    result = run_cli("doctor", "--offline", "--repo", str(tmp_path), expect=1)
     assert "OK    tool git: " in result.stdout
     assert result.stdout.splitlines()[-1] == (
         f"FAIL  repository: --repo {tmp_path}: not a git repository (no .git); pass the "
@@ -195,8 +188,7 @@ def test_outside_a_repository_the_tools_are_still_checked(tmp_path: Path) -> Non
 def test_an_invalid_environment_fails_the_repository_check(repo: Path) -> None:
     path = repo / "environments" / "prod.yaml"
     path.write_text(path.read_text().replace('{tag: "2.13.2"', "{tag: 2.10", 1))
-    code, lines, _ = doctor(repo, "--offline")
-    assert code == 1
+    lines, _ = doctor(repo, "--offline", expect=1)
     assert line_of(lines, "repository").startswith(
         "FAIL  repository: environments/prod.yaml:23: services.risk-service.tag: 2.10 is read "
         'by YAML as the number 2.1; quote it: "2.10"; fix: '
@@ -207,8 +199,7 @@ def test_an_invalid_environment_fails_the_repository_check(repo: Path) -> None:
 
 
 def test_version_names_the_commit_and_the_tools_with_their_minimums() -> None:
-    result = run_cli("--version")
-    assert result.exit_code == 0
+    result = run_cli("--version", expect=0)
     lines = result.stdout.splitlines()
     head = git(PROJECT_ROOT, "rev-parse", "--short=12", "HEAD").strip()
     assert re.fullmatch(rf"gitops-gen \d+\.\d+\.\d+ \(commit {head}(\+dirty)?\)", lines[0])

@@ -96,8 +96,7 @@ def test_a_value_yaml_misreads_says_what_happened_and_how_to_quote_it(
 ) -> None:
     _edit(aether, rel, old, new)
     before = tree_digest(aether)
-    result = run_cli(command, repo=aether)
-    assert result.exit_code == 2
+    result = run_cli(command, repo=aether, expect=2)
     assert result.stdout == ""
     assert result.stderr == f"error: {message}\n"
     assert tree_digest(aether) == before
@@ -105,14 +104,14 @@ def test_a_value_yaml_misreads_says_what_happened_and_how_to_quote_it(
 
 def test_the_quoted_value_is_accepted(aether: Path) -> None:
     _edit(aether, PROD, RISK, 'risk-service: {tag: "2.10"')
-    assert run_cli("render", "prod", repo=aether).exit_code == 0
+    run_cli("render", "prod", repo=aether, expect=0)
     rendered = "".join(p.read_text() for p in (aether / "clusters").rglob("*.yaml"))
     assert 'tag: "2.10"' in rendered  # still a string in what Helm reads
 
 
 def test_a_number_where_a_number_belongs_is_not_reported(aether: Path) -> None:
     _edit(aether, PROD, "hpa: {min: 3, max: 10}", "hpa: {min: 3, max: 1e1}")
-    result = run_cli("validate", "prod", repo=aether)
+    result = run_cli("validate", "prod", repo=aether, expect=0)
     assert "read by YAML" not in result.stderr
 
 
@@ -134,8 +133,7 @@ def test_a_file_that_is_not_utf8_gives_file_line_and_column(
     at = text.index(anchor)
     path.write_bytes(text[:at].encode() + inserted + text[at:].encode())
     before = tree_digest(aether)
-    result = run_cli(*command.split(), repo=aether)
-    assert result.exit_code == 2
+    result = run_cli(*command.split(), repo=aether, expect=2)
     assert result.stderr == (
         f"error: {rel}:{line}:{column}: not UTF-8 text (byte 0xe9); save the file as UTF-8 "
         "(e.g. 'iconv -f latin1 -t utf-8')\n"
