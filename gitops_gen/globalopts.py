@@ -63,11 +63,20 @@ def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) ->
 GLOBAL_NOTE = "Global options (--repo, -v, -q, --debug, --color) work here too."
 
 
-def _options(hidden: bool = False) -> list[click.Option]:
-    """Fresh option objects (click binds an option to one command); ``hidden`` for the copies a
-    subcommand gets, so each help page names them in one line instead of five entries."""
-    options = [
-        click.Option(
+class _UnlistedOption(click.Option):
+    """An option left out of ``--help`` (the command's help names the global options in one
+    line) that still completes, which ``hidden=True`` would prevent."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        return None
+
+
+def _options(unlisted: bool = False) -> list[click.Option]:
+    """Fresh option objects (click binds an option to one command); ``unlisted`` for the copies
+    a subcommand gets."""
+    cls = _UnlistedOption if unlisted else click.Option
+    return [
+        cls(
             ["--repo"],
             type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
             default=None,
@@ -76,28 +85,28 @@ def _options(hidden: bool = False) -> list[click.Option]:
             help="The GitOps repository (default: the git repository enclosing the current "
             "folder).",
         ),
-        click.Option(
+        cls(
             ["-v", "--verbose"],
             count=True,
             expose_value=False,
             callback=_set_verbose,
             help="Say more (repeatable).",
         ),
-        click.Option(
+        cls(
             ["-q", "--quiet"],
             is_flag=True,
             expose_value=False,
             callback=_set_quiet,
             help="Print only results and errors.",
         ),
-        click.Option(
+        cls(
             ["--debug"],
             is_flag=True,
             expose_value=False,
             callback=_set_debug,
             help="Show tracebacks for errors.",
         ),
-        click.Option(
+        cls(
             ["--color"],
             type=click.Choice(COLOR_MODES),
             default=None,
@@ -107,9 +116,6 @@ def _options(hidden: bool = False) -> list[click.Option]:
             "forces it), always or never.",
         ),
     ]
-    for option in options:
-        option.hidden = hidden
-    return options
 
 
 def global_options(f: F) -> F:
@@ -130,7 +136,7 @@ def accept_global_options(command: click.Command) -> click.Command:
     taken = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
     names = {p.name for p in command.params}
     added = False
-    for option in _options(hidden=True):
+    for option in _options(unlisted=True):
         if option.name in names or taken.intersection(option.opts):
             continue
         command.params.append(option)
