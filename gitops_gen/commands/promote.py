@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from gitops_gen.commands.options import output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import InputError
+from gitops_gen.output import emit
 from gitops_gen.promote import Options, promote
 from gitops_gen.promote.apply import write_text_atomic
 from gitops_gen.promote.forge import FORGES
@@ -44,7 +44,7 @@ from gitops_gen.promote.text import format_plan
     type=click.Choice(FORGES),
     help="Open the pull request on the forge (token from GITHUB_TOKEN / GITLAB_TOKEN).",
 )
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def promote_command(
     app: AppContext,
@@ -81,8 +81,8 @@ def promote_command(
     outcome = promote(app.root, source, target, options, progress=app.detail)
     if pr_body is not None and outcome.body and not dry_run:
         write_text_atomic(pr_body, outcome.body)
-    if output == "json":
-        click.echo(json.dumps(outcome.to_json(), indent=2))
+    if output != "text":
+        emit(output, outcome.to_json())
         return
     if outcome.status == "nothing":
         click.echo(outcome.message)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from gitops_gen.commands.options import output_option
 from gitops_gen.context import AppContext
+from gitops_gen.output import emit
 from gitops_gen.promote import Options, rollback
 from gitops_gen.promote.text import format_plan
 
@@ -24,7 +23,7 @@ from gitops_gen.promote.text import format_plan
 @click.option("--dry-run", is_flag=True, help="Print the plan and the body; change nothing.")
 @click.option("--branch", metavar="NAME", help="Branch name (default rollback/ENV/ID).")
 @click.option("--push", "remote", metavar="REMOTE", help="Push the branch to REMOTE (no force).")
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def rollback_command(
     app: AppContext,
@@ -44,8 +43,8 @@ def rollback_command(
     """
     options = Options(dry_run=dry_run, branch=branch, push=remote)
     outcome = rollback(app.root, environment, to, options, progress=app.detail)
-    if output == "json":
-        click.echo(json.dumps(outcome.to_json(), indent=2))
+    if output != "text":
+        emit(output, outcome.to_json())
         return
     if outcome.status == "nothing":
         click.echo(outcome.message)

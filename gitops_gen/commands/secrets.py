@@ -7,7 +7,6 @@ listings); they are never printed unless ``show --reveal`` is asked for.
 from __future__ import annotations
 
 import functools
-import json
 import shlex
 import sys
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
-from rich.table import Table
 
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
@@ -23,6 +21,7 @@ from gitops_gen.errors import ExitCode, InputError
 from gitops_gen.model import Environment, Platform, load_platform
 from gitops_gen.model.loader import suggest
 from gitops_gen.model.resolved import RequiredSecret
+from gitops_gen.output import Rows, emit, print_rows
 from gitops_gen.secrets import ops, signals
 from gitops_gen.secrets.edit import plan_edit
 from gitops_gen.secrets.envfile import parse_env_file
@@ -335,7 +334,7 @@ def edit_command(
 
 @secrets_group.command("list")
 @click.argument("env")
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def list_command(app: AppContext, env: str, output: str) -> None:
     """The secrets ENV requires: present or missing, key names, last modified, recipients.
@@ -344,39 +343,42 @@ def list_command(app: AppContext, env: str, output: str) -> None:
     """
     platform, environment = _platform_env(app, env)
     status = environment_secrets(platform, environment)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environment": env,
-                    "recipients": list(status.recipients),
-                    "secrets": [
-                        {
-                            "name": s.name,
-                            "file": s.file,
-                            "requiredKeys": list(s.required_keys),
-                            "presentKeys": list(s.present_keys),
-                            "missingKeys": list(s.missing_keys),
-                            "recipients": list(s.recipients),
-                            "lastModified": s.last_modified,
-                        }
-                        for s in status.secrets
-                    ],
-                },
-                indent=2,
+    report = {
+        "environment": env,
+        "recipients": list(status.recipients),
+        "secrets": [
+            {
+                "name": s.name,
+                "file": s.file,
+                "requiredKeys": list(s.required_keys),
+                "presentKeys": list(s.present_keys),
+                "missingKeys": list(s.missing_keys),
+                "recipients": list(s.recipients),
+                "lastModified": s.last_modified,
+            }
+            for s in status.secrets
+        ],
+    }
+
+    def text() -> None:
+        rows = [
+            (
+                s.name,
+                ", ".join(s.present_keys),
+                (
+                    f"(secret missing) {', '.join(s.missing_keys)}"
+                    if s.file is None
+                    else ", ".join(s.missing_keys)
+                ),
+                s.last_modified,
             )
-        )
-        return
-    table = Table(title=f"secrets of {env}")
-    for column in ("secret", "keys", "missing", "last modified"):
-        table.add_column(column, overflow="fold")
-    for s in status.secrets:
-        missing = ", ".join(s.missing_keys)
-        if s.file is None:
-            missing = f"(secret missing) {missing}"
-        table.add_row(s.name, ", ".join(s.present_keys), missing, s.last_modified)
-    app.out.print(table)
-    app.out.print(f"recipients: {', '.join(status.recipients) or '(no rule in .sops.yaml)'}")
+            for s in status.secrets
+        ]
+        columns = ("secret", "keys", "missing", "last modified")
+        print_rows(Rows(columns, rows, title=f"secrets of {env}"))
+        click.echo(f"recipients: {', '.join(status.recipients) or '(no rule in .sops.yaml)'}")
+
+    emit(output, report, text=text)
 
 
 @secrets_group.command("show")
@@ -384,7 +386,7 @@ def list_command(app: AppContext, env: str, output: str) -> None:
 @click.argument("secret")
 @click.option("--reveal", is_flag=True, help="Decrypt and print the values (needs a key).")
 @identity_option()
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 @decrypting
 def show_command(
@@ -402,21 +404,17 @@ def show_command(
         values = ops.reveal(platform, environment, required, identity)
     else:
         values = dict.fromkeys(status.present_keys, MASK)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environment": env,
-                    "secret": secret,
-                    "file": status.file,
-                    "values": values,
-                    "missingKeys": list(status.missing_keys),
-                    "recipients": list(status.recipients),
-                    "lastModified": status.last_modified,
-                },
-                indent=2,
-            )
-        )
+    if output != "text":
+        report = {
+            "environment": env,
+            "secret": secret,
+            "file": status.file,
+            "values": values,
+            "missingKeys": list(status.missing_keys),
+            "recipients": list(status.recipients),
+            "lastModified": status.last_modified,
+        }
+        emit(output, report)
         return
     for key, value in values.items():
         click.echo(f"{key}: {value}")
@@ -438,7 +436,7 @@ def show_command(
     help="With --decrypt-check and no finding: record the files' digests in SHA256SUMS.",
 )
 @identity_option()
-@output_option("table", "json", default="table")
+@output_option()
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 @click.pass_obj
 @decrypting
@@ -459,8 +457,9 @@ def verify_command(
     1 findings, 2 error.
     """
     if list_rules:
-        for rule_id, text in RULES.items():
-            click.echo(f"{rule_id}  {text}")
+        rules = [{"id": rule_id, "rule": text} for rule_id, text in RULES.items()]
+        lines = "".join(f"{r['id']}  {r['rule']}\n" for r in rules)
+        emit(output, {"rules": rules}, kind="secrets-verify-rules", text=lines)
         return
     if reseal and not decrypt_check:
         raise InputError("--reseal needs --decrypt-check: only proven files are resealed")
@@ -478,25 +477,15 @@ def verify_command(
                 ops.plan_reseal(platform, platform.environments[name]).apply(platform.root)
             findings = verify_platform(platform, names, None)
     errors = [f for f in findings if f.severity is Severity.ERROR]
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environments": names,
-                    "decryptCheck": decrypt_check,
-                    "findings": [f.to_json() for f in findings],
-                    "summary": {"findings": len(findings), "errors": len(errors)},
-                },
-                indent=2,
-            )
-        )
-    elif findings:
-        table = Table(title="secrets findings")
-        for column in ("environment", "rule", "severity", "location", "message"):
-            table.add_column(column, overflow="fold")
-        for f in findings:
-            table.add_row(f.environment, f.rule, str(f.severity), f.location, f.message)
-        app.out.print(table)
+    report = {
+        "environments": names,
+        "decryptCheck": decrypt_check,
+        "findings": [f.to_json() for f in findings],
+        "summary": {"findings": len(findings), "errors": len(errors)},
+    }
+    columns = ("environment", "rule", "severity", "location", "message")
+    rows = [(f.environment, f.rule, str(f.severity), f.location, f.message) for f in findings]
+    emit(output, report, text=Rows(columns, rows, title="secrets findings") if rows else "")
     if not findings:
         proven = " (MACs proven)" if decrypt_check else ""
         app.info(f"secrets of {', '.join(names)}: no findings{proven}")
