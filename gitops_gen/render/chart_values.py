@@ -243,6 +243,10 @@ def platform_values(platform: Platform, env: Environment) -> ChartValues:
         origin(("feast",), CATALOG, "feast")
         origin(("feast", "image", "tag"), ENV, "feast", "tag")
         origin(("feast", "backup", "image", "tag"), ENV, "bootstrap", "tag")
+        origin(("feast", "registry"), CATALOG, "feast", "registry")
+        origin(("feast", "backup"), CATALOG, "feast", "backup")
+        origin(("feast", "redis"), CATALOG, "feast", "redisDependency")
+        origin(("feast", "offlineStoreSecret"), CATALOG, "feast", "offlineStoreSecret")
     else:
         values["feast"] = {"enabled": False}
 
