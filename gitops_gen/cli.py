@@ -31,6 +31,7 @@ COMMANDS = {
     "rollback": "gitops_gen.commands.rollback:rollback_command",
     "secrets": "gitops_gen.commands.secrets:secrets_group",
     "drift": "gitops_gen.commands.drift:drift_command",
+    "env": "gitops_gen.commands.env:env_group",
 }
 
 

@@ -12,6 +12,7 @@ from gitops_gen.render import plan_render
 from gitops_gen.render.layout import root_app_file
 from gitops_gen.secrets.operator import UnencryptedSecretError
 from gitops_gen.validate.argo import ARGO_API_VERSION, check_argo_object
+from gitops_gen.validate.crossenv import check_environments
 from gitops_gen.validate.findings import Finding
 from gitops_gen.validate.kube import is_core_object, validate_core
 from gitops_gen.validate.policies import POLICIES
@@ -47,6 +48,7 @@ def validate_platform(
         for policy in POLICIES:
             findings.extend(policy.check(platform, env, rendered))
     findings.extend(validate_secrets(platform, plan.environments))
+    findings.extend(check_environments(platform, plan.environments))
     return sorted(set(findings))
 
 
