@@ -76,7 +76,7 @@ def _same_host(platform: Platform, envs: list[Environment], names: set[str]) -> 
         envs_of_host = {e.name for e, _ in users}
         if len(envs_of_host) < 2:
             continue
-        for env, workload in users:
+        for env, component in users:
             if env.name not in names:
                 continue
             others = ", ".join(sorted(f"{e.name}/{n}" for e, n in users if e is not env))
@@ -85,7 +85,7 @@ def _same_host(platform: Platform, envs: list[Environment], names: set[str]) -> 
                     env.name,
                     "XENV002",
                     _where(env, platform),
-                    f"host {host} of {workload} is also served by {others}; give {env.name} "
+                    f"host {host} of {component} is also served by {others}; give {env.name} "
                     "its own domain:",
                 )
             )
