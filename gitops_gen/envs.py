@@ -170,11 +170,16 @@ def plan_remove(platform: Platform, name: str) -> EnvPlan:
     if len(platform.environments) == 1:
         raise InputError(f"cannot remove {name}: it is the only environment")
     root = platform.root
-    folders = tuple(
-        p.rstrip("/")
-        for p in layout.owned_prefixes(env.cluster_name, env.name)
-        if (root / p).exists()
+    shared = any(
+        e.cluster_name == env.cluster_name for e in platform.environments.values() if e is not env
     )
+    # the last environment on a cluster takes the cluster's folder (and its root Application)
+    owned = (
+        layout.owned_prefixes(env.cluster_name, env.name)
+        if shared
+        else (layout.cluster_dir(env.cluster_name),)
+    )
+    folders = tuple(p.rstrip("/") for p in owned if (root / p).exists())
     kept = [
         p
         for p in (f"secrets/{name}/",)
