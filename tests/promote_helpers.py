@@ -77,16 +77,24 @@ def run_as_dry_run_says(*args: str, repo: Path) -> Result:
     dry = run_cli(*_without_output_options(args), "--dry-run", repo=repo)
     assert set(branches(repo)) == before, "a dry run created a branch"
     result = run_cli(*args, repo=repo)
-    if result.exit_code != 0 or dry.exit_code != 0:
+    if dry.exit_code != 0:  # a refusal: the real run refuses with the same words
         assert (dry.exit_code, dry.stderr) == (result.exit_code, result.stderr)
         return result
     created = set(branches(repo)) - before
-    if not created:  # nothing to promote: the dry run said so too
-        assert "nothing to" in dry.stdout, dry.output
+    if not created:
+        if result.exit_code != 0:
+            return result  # refused before any commit (e.g. a dirty tree): nothing to compare
+        # nothing to promote (now, or after re-planning onto a moved remote)
+        assert "nothing to" in dry.stdout + result.stdout, dry.output + result.output
         return result
+    # a branch exists, even if a later step (push, forge) failed: it must hold what was said
     (branch,) = created
     announced = body_files(dry.stdout)
     assert announced, f"the dry run listed no files:\n{dry.stdout[:2000]}"
+    if "re-planned onto the moved remote" in result.stderr:
+        # the remote moved after the dry run: the real run re-planned, and its own body must
+        # still list exactly its commit's files
+        announced = body_files(result.stdout)
     assert announced == commit_files(repo, branch)
     return result
 

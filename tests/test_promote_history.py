@@ -86,7 +86,7 @@ def test_rollback_bad_point_is_one_line(repo: Path) -> None:
 
 def test_diff_between_revisions(repo: Path) -> None:
     assert run_cli("diff", "--base", "HEAD", "--head", "HEAD", repo=repo).exit_code == 0
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote", "staging", "prod", "--component", "kafka", "--branch", "p", repo=repo
     )
     assert result.exit_code == 0
