@@ -141,7 +141,7 @@ def test_list_shows_the_promotion_order(repo: Path) -> None:
     ("args", "message"),
     [
         (
-            QA[:2] + ("staging",) + QA[3:],
+            (*QA[:2], "staging", *QA[3:]),
             "error: environment 'staging' already exists (environments/staging.yaml); pick "
             "another name or 'gitops-gen env remove staging' first",
         ),
