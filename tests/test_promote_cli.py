@@ -207,7 +207,16 @@ def test_staged_changes_are_refused(repo: Path) -> None:
 
 def test_untracked_files_are_refused(repo: Path) -> None:
     (repo / "environments/qa.yaml.bak").write_text("x: 1\n")
-    _refused(repo, "promote", "staging", "prod", message="untracked files")
+    _refused(
+        repo,
+        "promote",
+        "staging",
+        "prod",
+        message=(
+            "error: untracked files in environments/qa.yaml.bak; commit or remove them before "
+            "promoting"
+        ),
+    )
 
 
 def test_detached_head_is_refused(repo: Path) -> None:

@@ -3,13 +3,17 @@ promotion, the files it does not read, and the words of its commit and history."
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from gitops_gen.promote import dry_run_report
 from tests.helpers import git, run_cli
 from tests.promote_helpers import (
     assert_refused,
+    body_files,
     branches,
     rendered_aether,
     run_as_dry_run_says,
@@ -272,3 +276,48 @@ def test_a_dry_run_in_a_dirty_tree_says_it_shows_head(repo: Path) -> None:
         "note: uncommitted changes (environments/prod.yaml) are not part of a promotion: this "
         f"dry run shows the commit built from HEAD ({head}), as the real run would"
     ) in result.stderr
+
+
+def test_an_environment_not_committed_yet_cannot_be_promoted_into(repo: Path) -> None:
+    qa = ("env", "add", "qa", "--from", "staging", "--cluster", "qa-eu1=https://qa.example.com")
+    assert run_cli(*qa, "--no-keygen", repo=repo).exit_code == 0
+    head = git(repo, "rev-parse", "--short=12", "HEAD").strip()
+    assert_refused(
+        repo,
+        "promote",
+        "staging",
+        "qa",
+        "--dry-run",
+        message=(
+            f"error: environment 'qa' is not committed at HEAD ({head}); a promotion is built "
+            "from HEAD: commit environments/qa.yaml first"
+        ),
+    )
+
+
+def test_rollback_writes_its_body_like_promote(repo: Path, tmp_path: Path) -> None:
+    first = _promote(repo, "staging", "prod", "--component", "kafka", branch="p1")
+    body = tmp_path / "rollback.md"
+    result = run_as_dry_run_says(
+        "rollback", "prod", "--undo", first, "--pr-body", str(body), "-o", "json", repo=repo
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "committed" and body.read_text() == data["body"]
+    assert data["body"].startswith(f"## rollback(prod): 1 component to before {first}\n")
+    assert [f["path"] for f in data["files"]] == sorted(f["path"] for f in data["files"])
+    assert {"environments/prod.yaml"} <= {f["path"] for f in data["files"]}
+
+
+def test_a_report_outside_git_comes_from_the_same_path(repo: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "unpacked"
+    shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
+    report = dry_run_report(plain, "staging", "prod")
+    assert report.startswith("promotion staging -> prod: 21 to move\n")
+    assert body_files(report) == _files_of_a_real_promotion(repo)
+    assert not (plain / ".git").exists()
+
+
+def _files_of_a_real_promotion(repo: Path) -> set[str]:
+    assert run_cli("promote", "staging", "prod", "--branch", "real", repo=repo).exit_code == 0
+    return set(git(repo, "diff", "--name-only", "main", "real").split())
