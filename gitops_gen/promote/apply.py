@@ -4,7 +4,8 @@ The commit is built in a temporary detached worktree of the base commit: the tar
 environment file is edited there, the target is re-rendered there, and only the target's
 environment file and rendered folders are staged. The person's checkout, index and current
 branch are never modified; the branch appears only once its commit exists (a compare-and-swap
-creation, so two runs can never overwrite each other's branch).
+creation, so two runs can never overwrite each other's branch). A dry run goes through the same
+:func:`build_in` and stops before the commit, so it lists exactly the commit's files.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class StaleRender(InputError):
 class Built:
     """What one promotion changes: the plan, the rendered diffs and the exact files.
 
-    ``commit`` is empty for a dry run, which stops before any object or ref is written.
+    ``commit`` is empty for a dry run, which stops before the commit and the branch are written
+    (staging in the throwaway worktree leaves only unreferenced blobs, which git's gc prunes).
     """
 
     plan: PromotionPlan

@@ -11,33 +11,23 @@ commit object and the branch are written. So what it prints is what the commit w
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError, RepoError
+from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError
 from gitops_gen.gitrepo import GitRepo, PushRejected
 from gitops_gen.model import Environment, Platform, load_platform
 from gitops_gen.promote import forge
 from gitops_gen.promote.apply import Built, PromotionConflict, build_commit, build_in
 from gitops_gen.promote.body import render_body, title
 from gitops_gen.promote.diffing import FileChange
-from gitops_gen.promote.edit import read_fields
 from gitops_gen.promote.plan import (
-    Fields,
     PromotionPlan,
-    plan_moves,
     plan_promotion,
-    promotable_fields,
-    select_components,
 )
 from gitops_gen.promote.secretkeys import missing_keys
-from gitops_gen.promote.text import format_plan
 from gitops_gen.promote.trailers import (
-    HistoryEntry,
     new_promotion_id,
     read_history,
     rolled_back_versions,
@@ -94,7 +84,7 @@ class Outcome:
         }
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
@@ -106,7 +96,7 @@ class _Checked:
     notes: tuple[str, ...] = ()
 
 
-def _preflight(root: Path, options: Options, default_branch: str) -> tuple[_Checked, str]:
+def preflight(root: Path, options: Options, default_branch: str) -> tuple[_Checked, str]:
     """Every refusal that depends on git, before anything is planned or written."""
     repo = GitRepo(root)
     head = repo.head_sha()
@@ -142,7 +132,7 @@ def _preflight(root: Path, options: Options, default_branch: str) -> tuple[_Chec
     return _Checked(repo, head, base_branch), branch
 
 
-def _at_head(platform: Platform, name: str, head: str) -> Environment:
+def env_at_head(platform: Platform, name: str, head: str) -> Environment:
     if name not in platform.environments:
         raise InputError(
             f"environment '{name}' is not committed at HEAD ({head[:12]}); a promotion is built "
@@ -152,7 +142,7 @@ def _at_head(platform: Platform, name: str, head: str) -> Environment:
 
 
 def promote(
-    root: Path, source: str, target: str, options: Options, progress: Progress = _quiet
+    root: Path, source: str, target: str, options: Options, progress: Progress = quiet
 ) -> Outcome:
     platform = load_platform(root)
     src, dst = platform.environment(source), platform.environment(target)
@@ -160,13 +150,13 @@ def promote(
     default_branch = f"promote/{source}-to-{target}/{short_id(promotion_id)}"
     # names first (pure), then the repository
     plan_promotion(src, dst, options.components, options.skip_order)
-    checked, branch = _preflight(root, options, default_branch)
+    checked, branch = preflight(root, options, default_branch)
     history = read_history(checked.repo, target)
     with checked.repo.worktree(checked.head) as wt:
         # the plan is made from HEAD, the commit's base, never from the work tree
         committed = load_platform(wt)
-        src = _at_head(committed, source, checked.head)
-        dst = _at_head(committed, target, checked.head)
+        src = env_at_head(committed, source, checked.head)
+        dst = env_at_head(committed, target, checked.head)
         plan = plan_promotion(
             src,
             dst,
@@ -182,7 +172,7 @@ def promote(
             base_commit=checked.head,
         )
         if plan.empty:
-            return _nothing(plan, target, checked.notes)
+            return nothing_outcome(plan, target, checked.notes)
         secret_warnings, secret_note = missing_keys(
             committed, src, dst, [m.component for m in plan.moves]
         )
@@ -195,7 +185,7 @@ def promote(
         built = build_in(
             checked.repo, wt, checked.head, plan, committed, commit=not options.dry_run
         )
-    return _finish(checked, built, options, branch, progress)
+    return finish(checked, built, options, branch, progress)
 
 
 def _count(plan: PromotionPlan) -> str:
@@ -203,7 +193,7 @@ def _count(plan: PromotionPlan) -> str:
     return f"{n} component" if n == 1 else f"{n} components"
 
 
-def _nothing(plan: PromotionPlan, target: str, notes: tuple[str, ...] = ()) -> Outcome:
+def nothing_outcome(plan: PromotionPlan, target: str, notes: tuple[str, ...] = ()) -> Outcome:
     reasons = []
     if plan.held:
         reasons.append(f"{len(plan.held)} held")
@@ -226,7 +216,7 @@ def blocked_summary(plan: PromotionPlan) -> str:
     return "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
 
 
-def _finish(
+def finish(
     checked: _Checked, built: Built, options: Options, branch: str, progress: Progress
 ) -> Outcome:
     repo = checked.repo
@@ -340,217 +330,4 @@ def _body(built: Built, branch: str) -> str:
     return render_body(plan, list(built.diffs), full_diff_hint=hint, files=built.files)
 
 
-# --- rollback ------------------------------------------------------------------------------
-
-
-def resolve_point(repo: GitRepo, env: str, to: str) -> tuple[str, str]:
-    """``--to`` as (commit, label): a promotion id (or unique prefix) into ``env``, optionally
-    followed by a revision suffix such as ``~1`` (the state before it), or a commit."""
-    history = read_history(repo, env)
-    cut = min((i for i in (to.find("~"), to.find("^")) if i >= 0), default=len(to))
-    name, suffix = to[:cut], to[cut:]
-    matches = [e for e in history if e.promotion_id.startswith(name)] if len(name) >= 4 else []
-    ids = {e.promotion_id for e in matches}
-    if len(ids) > 1:
-        raise InputError(f"promotion id '{name}' is ambiguous: {', '.join(sorted(ids))}")
-    if matches:
-        entry = matches[0]
-        if not suffix:
-            return entry.commit, entry.promotion_id
-        return repo.rev_parse(entry.commit + suffix), entry.promotion_id + suffix
-    try:
-        sha = repo.rev_parse(to)
-    except InputError:
-        known = ", ".join(e.promotion_id for e in history[:5]) or "none"
-        raise InputError(
-            f"--to {to}: neither a promotion into {env} nor a commit "
-            f"(recent promotions: {known}; see 'gitops-gen history {env}')"
-        ) from None
-    return sha, sha[:12]
-
-
-def find_promotion(repo: GitRepo, env: str, promotion_id: str) -> HistoryEntry:
-    """The promotion (or rollback) into ``env`` with this id or unique id prefix."""
-    history = read_history(repo, env)
-    matches = (
-        [e for e in history if e.promotion_id.startswith(promotion_id)]
-        if len(promotion_id) >= 4
-        else []
-    )
-    if len({e.promotion_id for e in matches}) > 1:
-        ids = ", ".join(sorted({e.promotion_id for e in matches}))
-        raise InputError(f"promotion id '{promotion_id}' is ambiguous: {ids}")
-    if not matches:
-        known = ", ".join(e.promotion_id for e in history[:5]) or "none"
-        raise InputError(
-            f"--undo {promotion_id}: no promotion into {env} has this id (recent promotions: "
-            f"{known}; see 'gitops-gen history {env}')"
-        )
-    return matches[0]
-
-
-@dataclass(frozen=True)
-class _Point:
-    commit: str  # where the restored fields are read
-    label: str  # Rollback-Of
-    components: tuple[str, ...] | None  # None: every component
-    expected: dict[str, Fields]  # --undo: what each component must still be
-
-
-def _undo_point(
-    repo: GitRepo, target: Environment, rel: str, promotion_id: str, chosen: Sequence[str]
-) -> _Point:
-    entry = find_promotion(repo, target.name, promotion_id)
-    names = [c.component for c in entry.components]
-    for name in chosen:
-        if name not in names:
-            raise InputError(
-                f"--component {name}: promotion {entry.promotion_id} did not change it "
-                f"(it changed {', '.join(names)})"
-            )
-    selected = tuple(chosen) or tuple(names)
-    parent = repo.rev_parse(f"{entry.commit}^1")
-    promoted = repo.show_file(entry.commit, rel) or ""
-    expected = {}
-    for name in selected:
-        component = target.component(name)
-        if component is not None:
-            expected[name] = read_fields(promoted, name, component.kind.value)
-    return _Point(parent, f"before {entry.promotion_id}", selected, expected)
-
-
-def _moved_since(target: Environment, expected: dict[str, Fields], label: str) -> None:
-    """Undoing a promotion must not silently revert what came after it."""
-    changed = []
-    for name, fields in expected.items():
-        component = target.component(name)
-        if component is None:
-            changed.append(f"{name} (no longer in {target.name})")
-            continue
-        now = promotable_fields(component)
-        if {k: v for k, v in now.items() if v is not None} != {
-            k: v for k, v in fields.items() if v is not None
-        }:
-            changed.append(f"{name} (now {component.version or 'nothing'})")
-    if changed:
-        undone = label.removeprefix("before ")
-        raise InputError(
-            f"cannot undo {undone}: {', '.join(changed)} changed after it; undo the later "
-            "promotions first, leave these out with --component, or use --to"
-        )
-
-
-def rollback(
-    root: Path,
-    env: str,
-    to: str | None,
-    options: Options,
-    progress: Progress = _quiet,
-    *,
-    undo: str | None = None,
-) -> Outcome:
-    """Restore ``env``'s promotable fields as they were at ``to``, or as they were before the
-    promotion ``undo`` (only the components it changed)."""
-    if (to is None) == (undo is None):
-        raise InputError("give exactly one of --to POINT and --undo PROMOTION_ID")
-    platform = load_platform(root)
-    platform.environment(env)
-    promotion_id = new_promotion_id()
-    checked, branch = _preflight(root, options, f"rollback/{env}/{short_id(promotion_id)}")
-    repo = checked.repo
-    with repo.worktree(checked.head) as wt:
-        committed = load_platform(wt)
-        target = _at_head(committed, env, checked.head)
-        rel = target.source.relative_to(wt).as_posix()
-        if undo is not None:
-            point = _undo_point(repo, target, rel, undo, options.components)
-            _moved_since(target, point.expected, point.label)
-        else:
-            assert to is not None
-            commit, label = resolve_point(repo, env, to)
-            chosen = None
-            if options.components:
-                chosen = tuple(sorted(select_components(target, options.components) or ()))
-            point = _Point(commit, label, chosen, {})
-        earlier = repo.show_file(point.commit, rel)
-        if earlier is None:
-            raise InputError(f"{rel} does not exist at {point.commit[:12]}; pick a later point")
-        wanted = {}
-        for component in target.components:
-            if point.components is not None and component.name not in point.components:
-                continue
-            fields = read_fields(earlier, component.name, component.kind.value)
-            if any(v is not None for v in fields.values()):
-                wanted[component.name] = fields
-        plan = plan_moves(env, target, wanted)
-        plan = replace(
-            plan,
-            promotion_id=promotion_id,
-            source_commit=point.commit,
-            base_commit=checked.head,
-            rollback_of=point.label,
-        )
-        if plan.empty:
-            if plan.blocked:
-                return _nothing(plan, env)
-            return Outcome(
-                "nothing",
-                plan,
-                message=f"nothing to roll back: {env} already matches {point.label}",
-            )
-        built = build_in(repo, wt, checked.head, plan, committed, commit=not options.dry_run)
-    return _finish(checked, built, options, branch, progress)
-
-
-# --- for make demo and other callers -------------------------------------------------------
-
-
-def dry_run_report(root: Path, source: str, target: str) -> str:
-    """The plan and the pull-request body a promotion would produce; changes nothing.
-
-    Outside a git repository with commits (an unpacked tarball, a container image) the files
-    are copied, whole, into a scratch repository and committed there, so the report still comes
-    from the one promotion path.
-    """
-    try:
-        GitRepo(root).head_sha()
-    except RepoError:
-        return _report_from_copy(root, source, target)
-    return _report(root, source, target)
-
-
-def _report(root: Path, source: str, target: str) -> str:
-    outcome = promote(root, source, target, Options(dry_run=True))
-    notes = "".join(f"note: {n}\n" for n in outcome.notes)
-    if outcome.status == "nothing":
-        return notes + outcome.message + "\n"
-    return notes + format_plan(outcome.plan) + "\n" + outcome.body
-
-
-def _report_from_copy(root: Path, source: str, target: str) -> str:
-    scratch = Path(tempfile.mkdtemp(prefix="gitops-gen-dry-run-"))
-    try:
-        copy = scratch / "repo"
-        shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        for argv in (
-            ["init", "-q", "-b", "main"],
-            ["add", "-A"],
-            [
-                "-c",
-                "user.name=gitops-gen",
-                "-c",
-                "user.email=gitops-gen@localhost",
-                "commit",
-                "-q",
-                "--no-verify",
-                "-m",
-                "snapshot for a dry run",
-            ],
-        ):
-            subprocess.run(["git", *argv], cwd=copy, check=True, capture_output=True)
-        return _report(copy, source, target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-__all__ = ["Options", "Outcome", "PromotionConflict", "dry_run_report", "promote", "rollback"]
+__all__ = ["Options", "Outcome", "PromotionConflict", "promote"]
