@@ -143,8 +143,8 @@ def plan_add(
         notes.append(f"holds of {source} were not copied ({', '.join(sorted(src.holds))})")
     new_text = apply_changes(text, changes, rel)
     header = (
-        f"# {name}: added with 'gitops-gen env add {name} --from {source}'; the comments below "
-        f"were copied from {rel}.\n"
+        f"# {name}: added with 'gitops-gen env add {name} --from {source}'.\n"
+        f"# The comments below were copied from {rel}.\n"
     )
     edits = [FileEdit(_env_rel(name), header + new_text)]
     if after is not None:

@@ -220,3 +220,20 @@ def test_a_tier_outside_the_allowed_ones_names_them(repo: Path) -> None:
         "error: environments/staging.yaml:2: tier: expected one of 'dev', 'staging' or 'prod', "
         "found 'qa'\n"
     )
+
+
+def test_add_before_the_start_of_the_chain(repo: Path) -> None:
+    args = ("env", "add", "pre", "--from", "dev", "--cluster", "pre-eu1=https://pre.example.com")
+    result = run_cli(*args, "--before", "dev", "--no-keygen", repo=repo)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "added pre (environments/pre.yaml, environments/dev.yaml): the start of the promotion "
+        "chain; dev is now promoted from pre\n"
+    )
+    pre = (repo / "environments/pre.yaml").read_text()
+    assert pre.startswith(
+        "# pre: added with 'gitops-gen env add pre --from dev'.\n"
+        "# The comments below were copied from environments/dev.yaml.\n"
+    )
+    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)
+    assert [r["name"] for r in rows] == ["pre", "dev", "staging", "prod"]

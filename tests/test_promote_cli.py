@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import git, run_cli, tree_digest
 from tests.promote_helpers import (
     assert_refused,
+    body_files,
     branches,
     rendered_aether,
     repo_state,
@@ -86,6 +87,10 @@ def test_dry_run_prints_plan_and_body_and_changes_nothing(repo: Path) -> None:
     assert "promotion staging -> prod: 21 to move" in result.stdout
     assert "## promote(prod): 21 components from staging" in result.stdout
     assert tree_digest(repo) == before and branches(repo) == heads
+    # rendered from everything the real render reads: prod's secrets and the sops operator
+    # are not shown as deleted (issue 10: the old preview rendered without secrets/)
+    assert "- deleted `" not in result.stdout
+    assert "sops" not in "".join(body_files(result.stdout))
 
 
 def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:

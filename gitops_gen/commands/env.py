@@ -113,7 +113,12 @@ def add_command(
         app.info(f"recipient {result.recipient} added to .sops.yaml for {name}")
     wrote = ", ".join(e.path for e in plan.edits)
     order = f"; {plan.rewired} is now promoted from {name}" if plan.rewired else ""
-    click.echo(f"added {name} ({wrote}): promoted from {env.promoted_from}{order}")
+    source_of = (
+        f"promoted from {env.promoted_from}"
+        if env.promoted_from
+        else "the start of the promotion chain"
+    )
+    click.echo(f"added {name} ({wrote}): {source_of}{order}")
     for note in plan.notes:
         app.info(f"note: {note}")
     secrets = env.required_secrets
