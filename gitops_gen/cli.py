@@ -13,9 +13,10 @@ from pathlib import Path
 
 import click
 
-from gitops_gen import __version__
+from gitops_gen.completion import attach_completions
 from gitops_gen.context import AppContext
-from gitops_gen.errors import ExitCode, GitopsGenError
+from gitops_gen.errors import ExitCode, GitopsGenError, Terminated
+from gitops_gen.globalopts import accept_global_options, global_options
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -31,6 +32,8 @@ COMMANDS = {
     "rollback": "gitops_gen.commands.rollback:rollback_command",
     "secrets": "gitops_gen.commands.secrets:secrets_group",
     "drift": "gitops_gen.commands.drift:drift_command",
+    "completion": "gitops_gen.commands.completion:completion_command",
+    "doctor": "gitops_gen.commands.doctor:doctor_command",
     "env": "gitops_gen.commands.env:env_group",
 }
 
@@ -41,36 +44,52 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
-            return super().get_command(ctx, cmd_name)
-        module, attribute = COMMANDS[cmd_name].split(":")
-        command = getattr(importlib.import_module(module), attribute)
-        assert isinstance(command, click.Command)
+            command = super().get_command(ctx, cmd_name)
+        else:
+            module, attribute = COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+        if command is not None:
+            # Every command, wherever it is written, takes the global options after its name
+            # and completes environment/component/secret/key names from the repository.
+            accept_global_options(command)
+            attach_completions(command)
         return command
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from gitops_gen.version import version_text
+
+    click.echo(version_text(), nl=False)
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "--version", prog_name="gitops-gen")
 @click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
-    default=None,
-    help="The GitOps repository (default: the git repository enclosing the current folder).",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Print the version (and commit, from a checkout) and the sops, helm and git found.",
 )
-@click.option("-v", "--verbose", count=True, help="Say more (repeatable).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@global_options
 @click.pass_context
-def main_group(
-    ctx: click.Context, repo: Path | None, verbose: int, quiet: bool, debug: bool
-) -> None:
+def main_group(ctx: click.Context) -> None:
     """Render a platform as an Argo CD GitOps repository, promote releases between
     environments as Git commits, and audit live clusters for drift.
 
     \b
-    Exit codes: 0 success, 1 findings (validate, drift, render --check, diff),
+    Exit codes: 0 success, 1 findings (validate, drift, render --check, diff, doctor),
     2 error (bad input, usage, unreachable cluster). Errors never exit 1.
+
+    Reports take -o text|json|yaml; JSON/YAML carry a schemaVersion (schemas in
+    docs/cli/schemas/). Piped output is one line per row. The options below also work after
+    the subcommand. Shell completion: 'gitops-gen completion bash|zsh|fish'.
     """
-    ctx.obj = AppContext(repo_option=repo, verbosity=-1 if quiet else verbose, debug=debug)
+    ctx.ensure_object(AppContext)  # the global options' callbacks may have made it already
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    except Terminated as exc:
+        click.echo(f"terminated by {exc.name}", err=True)
+        sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except Exception as exc:

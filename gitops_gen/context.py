@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gitops_gen.errors import RepoError
+from gitops_gen.terminal import make_console, stream_is_tty
 
 
 @dataclass
@@ -16,11 +17,19 @@ class AppContext:
     repo_option: Path | None = None
     verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
     debug: bool = False
-    out: Console = field(default_factory=lambda: Console(soft_wrap=True, highlight=False))
-    err: Console = field(
-        default_factory=lambda: Console(stderr=True, soft_wrap=True, highlight=False)
-    )
+    color: str = "auto"  # --color: auto, always, never (see gitops_gen.terminal)
+    out: Console = field(default_factory=make_console)
+    err: Console = field(default_factory=lambda: make_console(stderr=True))
     _root: Path | None = None
+
+    def set_color(self, mode: str) -> None:
+        self.color = mode
+        self.out = make_console(mode)
+        self.err = make_console(mode, stderr=True)
+
+    def set_repo(self, repo: Path | None) -> None:
+        self.repo_option = repo
+        self._root = None
 
     @property
     def root(self) -> Path:
@@ -63,4 +72,4 @@ def find_repo_root(option: Path | None) -> Path:
 
 
 def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()
+    return stream_is_tty(sys.stdout)

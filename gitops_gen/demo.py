@@ -17,6 +17,7 @@ from gitops_gen.model import load_platform
 from gitops_gen.promote import dry_run_report
 from gitops_gen.render import apply_plan, plan_render
 from gitops_gen.secrets import secrets_summary
+from gitops_gen.terminal import color_enabled
 from gitops_gen.validate import validate_platform
 
 
@@ -69,7 +70,9 @@ def run(root: Path, console: Console) -> int:
 
 
 def main() -> None:
-    console = Console(highlight=False, soft_wrap=True)
+    # the CLI's colour policy: NO_COLOR means no bold either (rich alone would keep it)
+    styled = color_enabled("auto", sys.stdout)
+    console = Console(highlight=False, soft_wrap=True, color_system="auto" if styled else None)
     try:
         sys.exit(run(Path.cwd(), console))
     except GitopsGenError as exc:

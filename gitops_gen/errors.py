@@ -7,6 +7,7 @@ exits with its ``exit_code``. Anything else is a bug and is reported as such (tr
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
 
@@ -44,3 +45,18 @@ class TemplateError(GitopsGenError):
 
 class ExternalToolError(GitopsGenError):
     """An external program (sops, git, the API server) failed; the message is our translation."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while a command that decrypts was running.
+
+    A ``BaseException`` like :class:`KeyboardInterrupt`, so no ``except Exception`` swallows it
+    and every ``finally`` (private temp folders, scratch copies) runs on the way out. The exit
+    status is the shell's convention, 128 + the signal number: 129 SIGHUP, 143 SIGTERM.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        self.exit_code = 128 + signum
+        super().__init__(self.name)

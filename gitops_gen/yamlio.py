@@ -8,6 +8,7 @@ the same bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ class LocatedDocument:
     path: Path
     data: Any
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    # the source text of unquoted values YAML did not read as strings (``2.10`` -> 2.1): the
+    # loader's messages quote what the person wrote, not what YAML made of it
+    plain: dict[KeyPath, str] = field(default_factory=dict)
 
     def line_of(self, key_path: KeyPath) -> int | None:
         """The line of ``key_path`` or of its closest existing ancestor."""
@@ -61,13 +65,30 @@ def _display(path: Path, root: Path | None) -> str:
 
 def load_located(path: Path, display_root: Path | None = None) -> LocatedDocument:
     """Read one YAML document, keeping line numbers; malformed YAML is an :class:`InputError`."""
+    shown = _display(path, display_root)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{_display(path, display_root)}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{_display(path, display_root)}: cannot read: {exc}") from None
+        raise InputError(f"{shown}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{shown}:{not_utf8(raw, exc)}") from None
     return parse_located(text, path, display_root)
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """``line:column: ...`` of the first byte that is not UTF-8 (column counts characters)."""
+    before = raw[: exc.start]
+    line = before.count(b"\n") + 1
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return (
+        f"{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as "
+        "UTF-8 (e.g. 'iconv -f latin1 -t utf-8')"
+    )
 
 
 def parse_located(text: str, path: Path, display_root: Path | None = None) -> LocatedDocument:
@@ -96,8 +117,9 @@ def parse_located(text: str, path: Path, display_root: Path | None = None) -> Lo
     finally:
         loader.dispose()
     lines: dict[KeyPath, int] = {(): 1}
-    _index(tree, (), loader, lines)
-    return LocatedDocument(path=path, data=tree, lines=lines)
+    plain: dict[KeyPath, str] = {}
+    _index(tree, (), loader, lines, plain)
+    return LocatedDocument(path=path, data=tree, lines=lines, plain=plain)
 
 
 class _DuplicateKey(Exception):
@@ -114,46 +136,85 @@ class _LocatingLoader(_SafeLoader):  # type: ignore[misc]
         super().__init__(stream)
         self.key_lines: dict[int, dict[str, int]] = {}
         self.item_lines: dict[int, list[int]] = {}
+        self.key_plain: dict[int, dict[str, str]] = {}
+        self.item_plain: dict[int, dict[int, str]] = {}
 
     def construct_located_map(self, node: yaml.MappingNode) -> Any:
         data: dict[Any, Any] = {}
         yield data
         where: dict[str, int] = {}
-        for key_node, _ in node.value:
+        plain: dict[str, str] = {}
+        for key_node, value_node in node.value:
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in where and key != "<<":
                 raise _DuplicateKey(key, line, where[key])
             where[key] = line
+            if _is_plain_non_string(value_node):
+                plain[key] = value_node.value
         data.update(self.construct_mapping(node))
         self.key_lines[id(data)] = where
+        if plain:
+            self.key_plain[id(data)] = plain
 
     def construct_located_seq(self, node: yaml.SequenceNode) -> Any:
         data: list[Any] = []
         yield data
         data.extend(self.construct_sequence(node))
         self.item_lines[id(data)] = [item.start_mark.line + 1 for item in node.value]
+        plain = {i: item.value for i, item in enumerate(node.value) if _is_plain_non_string(item)}
+        if plain:
+            self.item_plain[id(data)] = plain
+
+
+def _is_plain_non_string(node: yaml.Node) -> bool:
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and not node.style  # written without quotes (the C parser says "", Python None)
+        and node.tag != "tag:yaml.org,2002:str"
+        and node.value != ""
+    )
 
 
 _LocatingLoader.add_constructor("tag:yaml.org,2002:map", _LocatingLoader.construct_located_map)
 _LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _LocatingLoader.construct_located_seq)
+# YAML 1.2 (Helm, Argo CD, kubectl) reads 1e3 as a number; PyYAML's YAML 1.1 rules want a dot.
+# Read people's files the stricter way so an unquoted 1e3 is reported, not passed on as text
+# that a later reader turns into 1000.
+_LocatingLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
-def _index(node: Any, here: KeyPath, loader: _LocatingLoader, lines: dict[KeyPath, int]) -> None:
+def _index(
+    node: Any,
+    here: KeyPath,
+    loader: _LocatingLoader,
+    lines: dict[KeyPath, int],
+    plain: dict[KeyPath, str],
+) -> None:
     if isinstance(node, dict):
         where = loader.key_lines.get(id(node), {})
+        texts = loader.key_plain.get(id(node), {})
         for key, value in node.items():
             child = (*here, str(key))
             if str(key) in where:
                 lines[child] = where[str(key)]
-            _index(value, child, loader, lines)
+            if str(key) in texts:
+                plain[child] = texts[str(key)]
+            _index(value, child, loader, lines, plain)
     elif isinstance(node, list):
         items = loader.item_lines.get(id(node), [])
+        item_texts = loader.item_plain.get(id(node), {})
         for index, value in enumerate(node):
             child = (*here, index)
             if index < len(items):
                 lines[child] = items[index]
-            _index(value, child, loader, lines)
+            if index in item_texts:
+                plain[child] = item_texts[index]
+            _index(value, child, loader, lines, plain)
 
 
 class _StableDumper(_SafeDumper):  # type: ignore[misc]

@@ -124,7 +124,9 @@ def test_remove_refuses_a_source_and_removes_a_leaf(repo: Path) -> None:
 
 def test_list_shows_the_promotion_order(repo: Path) -> None:
     assert run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo).exit_code == 0
-    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)
+    data = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)
+    assert data["schemaVersion"] == "gitops-gen.io/env-list/v1"
+    rows = data["environments"]
     assert [(r["name"], r["promotedFrom"]) for r in rows] == [
         ("dev", None),
         ("staging", "dev"),
@@ -133,8 +135,17 @@ def test_list_shows_the_promotion_order(repo: Path) -> None:
     ]
     prod = rows[-1]
     assert (prod["tier"], prod["protected"], prod["cluster"]) == ("prod", True, "prod-eu1")
-    table = run_cli("env", "list", repo=repo).stdout
-    assert "qa-eu1" in table and "protected" in table
+    table = run_cli("env", "list", repo=repo).stdout.splitlines()
+    assert table[0].split() == [
+        "ORDER",
+        "NAME",
+        "PROMOTEDFROM",
+        "TIER",
+        "PROTECTED",
+        "CLUSTER",
+        "NAMESPACE",
+    ]
+    assert table[3].split() == ["3", "qa", "staging", "staging", "no", "qa-eu1", "aether"]
 
 
 @pytest.mark.parametrize(
@@ -235,5 +246,5 @@ def test_add_before_the_start_of_the_chain(repo: Path) -> None:
         "# pre: added with 'gitops-gen env add pre --from dev'.\n"
         "# The comments below were copied from environments/dev.yaml.\n"
     )
-    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)
+    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)["environments"]
     assert [r["name"] for r in rows] == ["pre", "dev", "staging", "prod"]

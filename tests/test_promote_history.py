@@ -31,7 +31,7 @@ def test_history_lists_promotions_from_trailers(repo: Path) -> None:
     _promote_and_merge(repo, "dev", "staging", "--component", "ui")
     result = run_cli("history", "prod", "-o", "json", repo=repo)
     assert result.exit_code == 0, result.output
-    entries = json.loads(result.stdout)
+    entries = json.loads(result.stdout)["entries"]
     assert [e["id"] for e in entries] == [second, first]  # newest first, prod only
     assert entries[1]["source"] == "staging"
     assert entries[1]["components"] == [{"component": "kafka", "from": "31.0.0", "to": "31.1.0"}]
@@ -70,7 +70,9 @@ def test_rollback_restores_the_exact_earlier_bytes(repo: Path) -> None:
     assert restored == before.replace(b'"*/15 * * * *"', b'"*/10 * * * *"')
     git(repo, "switch", "-q", "rb0")
     assert run_cli("render", "--check", repo=repo).exit_code == 0
-    history = json.loads(run_cli("history", "prod", "-o", "json", "--ref", "rb0", repo=repo).stdout)
+    history = json.loads(
+        run_cli("history", "prod", "-o", "json", "--ref", "rb0", repo=repo).stdout
+    )["entries"]
     assert history[0]["kind"] == "rollback"
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli, tree_digest
+from tests.helpers import git, run_cli, tree_digest
+from tests.secrets_fixtures import CANARY, plaintext_sightings
 
 
 def _refused(root: Path, *args: str, stdin: str | None = None) -> str:
@@ -49,25 +51,28 @@ def test_key_not_required_is_refused_without_force(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("stdin", ["", "\n"])
-def test_empty_value(repo: Path, stdin: str) -> None:
-    assert _refused(repo, *SET, "dev", "fastapi-secrets", "NATS_URL", stdin=stdin) == (
+def test_empty_value(repo: Path, dev_key: Path, stdin: str) -> None:
+    key = ("--identity", str(dev_key))
+    assert _refused(repo, *SET, "dev", "fastapi-secrets", "NATS_URL", *key, stdin=stdin) == (
         "error: empty value on stdin: refusing to store an empty secret"
     )
 
 
-def test_empty_value_file(repo: Path, tmp_path: Path) -> None:
+def test_empty_value_file(repo: Path, dev_key: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("")
-    assert _refused(
-        repo, *SET, "dev", "fastapi-secrets", "NATS_URL", "--from-file", str(empty)
-    ) == (f"error: empty value on --from-file {empty}: refusing to store an empty secret")
+    args = ("dev", "fastapi-secrets", "NATS_URL", "--from-file", str(empty))
+    assert _refused(repo, *SET, *args, "--identity", str(dev_key)) == (
+        f"error: empty value on --from-file {empty}: refusing to store an empty secret"
+    )
 
 
-def test_from_file_that_does_not_exist(repo: Path, tmp_path: Path) -> None:
+def test_from_file_that_does_not_exist(repo: Path, dev_key: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
-    assert _refused(
-        repo, *SET, "dev", "fastapi-secrets", "NATS_URL", "--from-file", str(missing)
-    ) == (f"error: --from-file {missing}: file not found")
+    args = ("dev", "fastapi-secrets", "NATS_URL", "--from-file", str(missing))
+    assert _refused(repo, *SET, *args, "--identity", str(dev_key)) == (
+        f"error: --from-file {missing}: file not found"
+    )
 
 
 def test_value_on_the_command_line_is_refused_and_not_echoed(repo: Path) -> None:
@@ -191,3 +196,86 @@ def test_reseal_needs_decrypt_check(repo: Path) -> None:
     assert _refused(repo, "secrets", "verify", "--reseal") == (
         "error: --reseal needs --decrypt-check: only proven files are resealed"
     )
+
+
+# --- a truncated secrets file: restore it from git, never "remove it and set it again" --------
+
+TRUNCATED = "secrets/dev/fastapi-credentials.yaml"
+RESTORE = f"restore it with 'git checkout -- {TRUNCATED}'"
+
+
+@pytest.mark.parametrize(
+    ("cut", "problem"),
+    [
+        (lambda b: b[: len(b) // 2], "not encrypted with sops (no sops metadata: truncated, or "
+         "plaintext); "),
+        (lambda b: b[: b.index(b"    lastmodified:")], "sops metadata incomplete: missing mac, "
+         "lastmodified, version; truncated or damaged: "),
+    ],
+    ids=["half", "metadata-cut"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("secrets", "set", "dev", "fastapi-credentials", "API_KEY"),
+        ("secrets", "unset", "dev", "fastapi-credentials", "API_KEY", "--force"),
+        ("secrets", "show", "dev", "fastapi-credentials", "--reveal"),
+        ("secrets", "edit", "dev", "fastapi-credentials"),
+        ("secrets", "import", "dev", "fastapi-credentials", "--from-env-file", "-"),
+    ],
+    ids=["set", "unset", "show", "edit", "import"],
+)
+def test_truncated_file_gets_restore_from_git_advice(
+    canary_repo: Path,
+    dev_key: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cut: Callable[[bytes], bytes],
+    problem: str,
+    command: tuple[str, ...],
+) -> None:
+    monkeypatch.setenv("EDITOR", "true")
+    path = canary_repo / TRUNCATED
+    path.write_bytes(cut(path.read_bytes()))
+    before = tree_digest(canary_repo)
+    status = git(canary_repo, "status", "--porcelain")
+    result = run_cli(
+        *command, "--identity", str(dev_key), repo=canary_repo, stdin=f"API_KEY={CANARY}\n"
+    )
+    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    assert result.stderr == f"error: {TRUNCATED}: {problem}{RESTORE}\n"
+    assert tree_digest(canary_repo) == before
+    assert git(canary_repo, "status", "--porcelain") == status
+    assert plaintext_sightings(CANARY, canary_repo, tmp_path) == []
+    git(canary_repo, "checkout", "--", TRUNCATED)  # the advice works
+    assert run_cli("secrets", "verify", "dev", repo=canary_repo).exit_code == 0
+
+
+def test_verify_gives_the_same_advice(canary_repo: Path) -> None:
+    path = canary_repo / TRUNCATED
+    path.write_bytes(path.read_bytes()[:300])
+    result = run_cli("secrets", "verify", "dev", "-o", "json", repo=canary_repo)
+    assert result.exit_code == 1
+    messages = {
+        f["message"] for f in json.loads(result.stdout)["findings"] if f["location"] == TRUNCATED
+    }
+    assert any(m.endswith(RESTORE) for m in messages), messages
+
+
+def test_a_truncated_file_git_does_not_have(repo: Path, dev_key: Path) -> None:
+    target = repo / TRUNCATED
+    git(repo, "rm", "-q", "--cached", TRUNCATED)
+    git(repo, "commit", "-q", "-m", "untrack")
+    target.write_bytes(target.read_bytes()[:300])
+    before = tree_digest(repo)
+    result = run_cli(
+        "secrets", "show", "dev", "fastapi-credentials", "--reveal", "--identity", str(dev_key),
+        repo=repo,
+    )  # fmt: skip
+    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    assert result.stderr == (
+        f"error: {TRUNCATED}: not encrypted with sops (no sops metadata: truncated, or "
+        "plaintext); git does not have it; restore it from a backup, or remove the file, then "
+        "set its values again with 'gitops-gen secrets set'\n"
+    )
+    assert tree_digest(repo) == before

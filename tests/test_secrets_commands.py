@@ -7,6 +7,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gitops_gen.model import load_platform
@@ -133,8 +134,8 @@ def test_unset_of_a_required_key_needs_force(repo: Path, dev_key: Path) -> None:
     refused = run_cli(*args, "--identity", str(dev_key), repo=repo)
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "error: key 'admins' is required by secret platform-account-allowlists; unsetting it "
-        "leaves the secret incomplete; pass --force to unset it anyway\n"
+        "error: key 'admins' is required by secret platform-account-allowlists; removing it "
+        "leaves the secret incomplete; pass --force to remove it anyway\n"
     )
     forced = run_cli(*args, "--force", "--identity", str(dev_key), repo=repo)
     assert forced.exit_code == 0, forced.output
@@ -300,10 +301,10 @@ def test_render_refuses_a_plaintext_secrets_file(repo: Path) -> None:
     result = run_cli("render", repo=repo)
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: secrets/dev/feast-offline-store.yaml: not encrypted with sops (no sops metadata); "
-        "never commit plaintext: remove the file, then set its values with 'gitops-gen secrets "
-        "set'; render never copies a secrets file that is not fully encrypted (see 'gitops-gen "
-        "secrets verify')\n"
+        "error: secrets/dev/feast-offline-store.yaml: not encrypted with sops (no sops metadata: "
+        "truncated, or plaintext); restore it with 'git checkout -- "
+        "secrets/dev/feast-offline-store.yaml'; render never copies a secrets file that is not "
+        "fully encrypted (see 'gitops-gen secrets verify')\n"
     )
 
 
@@ -357,3 +358,60 @@ def test_secrets_summary_for_the_demo(repo: Path) -> None:
         assert env.missing_secrets == ()
         assert env.missing_keys == ()
         assert len(env.recipients) == 1
+
+
+@pytest.mark.parametrize(
+    ("cluster", "context"),
+    [
+        ("{name: dev-eu1, server: https://dev-eu1.k8s.example.com}", "dev-eu1"),
+        (
+            "{name: dev-eu1, server: https://dev-eu1.k8s.example.com, kubeContext: admin@dev}",
+            "admin@dev",
+        ),
+    ],
+    ids=["default-cluster-name", "kubeContext"],
+)
+def test_keygen_prints_the_command_for_the_environments_own_cluster(
+    repo: Path, dev_key: Path, tmp_path: Path, cluster: str, context: str
+) -> None:
+    root, key = repo, dev_key
+    env_file = root / "environments/dev.yaml"
+    text = env_file.read_text()
+    env_file.write_text(
+        text.replace(
+            "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com}",
+            f"cluster: {cluster}",
+        )
+    )
+    out = tmp_path / "second.agekey"
+    result = run_cli(
+        "secrets", "keygen", "dev", "--out", str(out), "--identity", str(key), repo=root
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[-2:] == [
+        "next: give the key to the operator in dev-eu1 (namespace aether, where render installs "
+        "it):",
+        f"  kubectl --context {context} -n aether create secret generic sops-age-key "
+        f"--from-file=keys.txt={out}",
+    ]
+    # the namespace is the one the rendered operator Application deploys to
+    assert run_cli("render", repo=root).exit_code == 0
+    operator = yaml.safe_load(
+        (root / "clusters/dev-eu1/apps/dev/sops-secrets-operator.yaml").read_text()
+    )
+    assert operator["spec"]["destination"]["namespace"] == "aether"
+
+
+def test_kube_context_must_be_one_word(repo: Path) -> None:
+    env_file = repo / "environments/dev.yaml"
+    env_file.write_text(
+        env_file.read_text().replace(
+            "server: https://dev-eu1.k8s.example.com}",
+            "server: https://dev-eu1.k8s.example.com, kubeContext: 'two words'}",
+        )
+    )
+    result = run_cli("secrets", "list", "dev", repo=repo)
+    assert result.exit_code == 2
+    assert "kubeContext" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -252,7 +252,8 @@ def test_wrong_key_no_key_no_rule_already_encrypted(
     none = run_cli("secrets", "set", "dev", "account-service-database", "dsn", repo=repo, stdin="x")
     assert _one_error_line(none) == (
         "error: no age identity given, and changing secrets/dev/account-service-database.yaml "
-        "needs one; pass --identity PATH or set $GITOPS_GEN_AGE_KEY_FILE"
+        "(it exists, so sops must decrypt it; only creating a new secret needs no key) needs "
+        "one; pass --identity PATH or set $GITOPS_GEN_AGE_KEY_FILE"
     )
     assert tree_digest(repo) == before
 

@@ -8,6 +8,7 @@ from gitops_gen.commands.options import environments_argument, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode
 from gitops_gen.gitrepo import GitRepo
+from gitops_gen.output import emit
 from gitops_gen.promote.body import BODY_CAP, diff_blocks
 from gitops_gen.promote.diffing import as_text
 from gitops_gen.promote.revisions import diff_revisions
@@ -19,7 +20,7 @@ from gitops_gen.promote.revisions import diff_revisions
 @click.option(
     "--head", default=None, help="The revision to compare to (default: the work tree as it is)."
 )
-@output_option("text", "markdown")
+@output_option("markdown")
 @click.pass_obj
 def diff_command(
     app: AppContext, environments: tuple[str, ...], base: str, head: str | None, output: str
@@ -32,11 +33,27 @@ def diff_command(
     """
     repo = GitRepo(app.root)
     diffs, old, new = diff_revisions(repo, base, head, environments)
-    if output == "markdown":
-        header = f"### Rendered diff `{old.label}` → `{new.label}`\n\n"
-        click.echo(header + diff_blocks(diffs, BODY_CAP - len(header)), nl=False)
-    else:
-        click.echo(as_text(diffs), nl=False)
+    header = f"### Rendered diff `{old.label}` → `{new.label}`\n\n"
+    report = {
+        "base": old.label,
+        "head": new.label,
+        "applications": [
+            {
+                "application": d.application,
+                "paths": list(d.paths),
+                "added": d.added,
+                "removed": d.removed,
+                "diff": d.diff,
+            }
+            for d in diffs
+        ],
+    }
+    emit(
+        output,
+        report,
+        text=as_text(diffs),
+        markdown=lambda: header + diff_blocks(diffs, BODY_CAP - len(header)),
+    )
     count = len(diffs)
     app.info(
         f"{count} Application(s) differ between {old.label} and {new.label}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from gitops_gen.commands.options import identity_option
+from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
 from gitops_gen.drift.argo import RevisionResolver
@@ -23,22 +23,26 @@ from gitops_gen.drift.report_store import store_report
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.model import Platform, load_platform
+from gitops_gen.output import json_to_yaml
 from gitops_gen.secrets import drift as secret_values
 
 
 @click.command("drift")
 @click.argument("environment", metavar="ENV")
-@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None)
-@click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
 @click.option(
-    "-o",
-    "--output",
-    "outputs",
-    type=click.Choice(FORMATS),
-    multiple=True,
-    help="Report format (repeatable: each is printed in turn). Default: text.",
+    "--kubeconfig",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
 )
-@click.option("--output-file", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
+@output_option(*FORMATS, multiple=True, name="outputs")
+@click.option(
+    "--output-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the report to FILE instead of stdout (one -o format).",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(["drift", "never"]),
@@ -132,7 +136,12 @@ def drift_command(
         options.progress = progress
         result = run_audit(state, cluster, masker, options)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
-        texts = [render(result, fmt, timestamp=stamp) for fmt in formats]
+        texts = [
+            json_to_yaml(render(result, "json", timestamp=stamp))
+            if fmt == "yaml"
+            else render(result, fmt, timestamp=stamp)
+            for fmt in formats
+        ]
         if report_config_map:
             store_report(
                 cluster,

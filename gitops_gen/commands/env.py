@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from gitops_gen.commands.options import output_option
 from gitops_gen.context import AppContext
@@ -22,6 +20,7 @@ from gitops_gen.envs import (
 )
 from gitops_gen.errors import InputError
 from gitops_gen.model import load_platform
+from gitops_gen.output import Rows, emit
 from gitops_gen.secrets import ops
 from gitops_gen.secrets.keys import check_identity_target, default_identity_path
 
@@ -150,12 +149,11 @@ def remove_command(app: AppContext, name: str) -> None:
 
 
 @env_group.command("list")
-@output_option("table", "json", default="table")
+@output_option()
 @click.pass_obj
 def list_command(app: AppContext, output: str) -> None:
-    """List environments in promotion order: cluster, namespace, tier, protected."""
+    """List environments in promotion order: source, tier, protected, cluster, namespace."""
     platform = load_platform(app.root)
-    envs = promotion_order(platform)
     rows = [
         {
             "order": i,
@@ -169,18 +167,15 @@ def list_command(app: AppContext, output: str) -> None:
             "domain": e.domain,
             "file": Path(e.source).relative_to(app.root).as_posix(),
         }
-        for i, e in enumerate(envs, start=1)
+        for i, e in enumerate(promotion_order(platform), start=1)
     ]
-    if output == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title="environments in promotion order")
     columns = ("order", "name", "promotedFrom", "tier", "protected", "cluster", "namespace")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row[c]) for c in columns))
-    app.out.print(table)
+    table = Rows(
+        columns,
+        [[_cell(row[c]) for c in columns] for row in rows],
+        title="environments in promotion order",
+    )
+    emit(output, {"environments": rows}, text=table)
 
 
 def _cell(value: object) -> str:

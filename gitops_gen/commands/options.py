@@ -8,21 +8,12 @@ from typing import Any, TypeVar
 
 import click
 
+from gitops_gen.output import output_option
 from gitops_gen.secrets.keys import IDENTITY_ENVS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-def output_option(*choices: str, default: str = "text") -> Callable[[F], F]:
-    return click.option(
-        "-o",
-        "--output",
-        "output",
-        type=click.Choice(list(choices)),
-        default=default,
-        show_default=True,
-        help="Output format: " + ", ".join(choices) + ".",
-    )
+__all__ = ["environments_argument", "identity_option", "output_option"]
 
 
 def environments_argument() -> Callable[[F], F]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from gitops_gen.context import AppContext
 from gitops_gen.errors import InputError
+from gitops_gen.output import emit
 from gitops_gen.promote import Outcome
 from gitops_gen.promote.apply import write_text_atomic
 from gitops_gen.promote.text import format_plan
@@ -26,8 +26,8 @@ def show_outcome(app: AppContext, outcome: Outcome, pr_body: Path | None, output
         pr_body = None
     if pr_body is not None and outcome.body:
         write_text_atomic(pr_body, outcome.body)
-    if output == "json":
-        click.echo(json.dumps(outcome.to_json(), indent=2))
+    if output != "text":
+        emit(output, outcome.to_json())
         return
     for note in outcome.notes:
         app.info(f"note: {note}")

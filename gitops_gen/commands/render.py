@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from gitops_gen.commands.options import environments_argument, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode
 from gitops_gen.model import Platform, load_platform
+from gitops_gen.output import emit
 from gitops_gen.render import apply_plan, check_plan, layout, plan_render
 
 
@@ -21,7 +20,7 @@ from gitops_gen.render import apply_plan, check_plan, layout, plan_render
     is_flag=True,
     help="Write nothing; exit 1 listing every file that differs from what render would write.",
 )
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def render_command(
     app: AppContext, environments: tuple[str, ...], all_envs: bool, check: bool, output: str
@@ -39,21 +38,17 @@ def render_command(
     selected = None if all_envs or not environments else list(environments)
     plan = plan_render(platform, selected)
     result = check_plan(app.root, plan) if check else apply_plan(app.root, plan)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environments": list(plan.environments),
-                    "check": check,
-                    "upToDate": result.up_to_date,
-                    "added": list(result.added),
-                    "changed": list(result.changed),
-                    "removed": list(result.removed),
-                    "files": len(plan.files),
-                },
-                indent=2,
-            )
-        )
+    report = {
+        "environments": list(plan.environments),
+        "check": check,
+        "upToDate": result.up_to_date,
+        "added": list(result.added),
+        "changed": list(result.changed),
+        "removed": list(result.removed),
+        "files": len(plan.files),
+    }
+    if output != "text":
+        emit(output, report)
     else:
         verb = {"added": "would add", "changed": "would change", "removed": "would remove"}
         for path, status in result.all_paths:

@@ -48,7 +48,7 @@ from gitops_gen.promote.forge import FORGES
     type=click.Choice(FORGES),
     help="Open the pull request on the forge (token from GITHUB_TOKEN / GITLAB_TOKEN).",
 )
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def rollback_command(
     app: AppContext,

@@ -6,25 +6,48 @@ listings); they are never printed unless ``show --reveal`` is asked for.
 
 from __future__ import annotations
 
-import json
+import functools
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import click
-from rich.table import Table
 
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode, InputError
 from gitops_gen.model import Environment, Platform, load_platform
+from gitops_gen.model.loader import suggest
 from gitops_gen.model.resolved import RequiredSecret
-from gitops_gen.secrets import ops
+from gitops_gen.output import Rows, emit, print_rows
+from gitops_gen.secrets import ops, signals
+from gitops_gen.secrets.edit import plan_edit
+from gitops_gen.secrets.envfile import parse_env_file
 from gitops_gen.secrets.keys import require_identity
+from gitops_gen.secrets.operator import OPERATOR
+from gitops_gen.secrets.store import secret_path
 from gitops_gen.secrets.summary import environment_secrets
 from gitops_gen.validate.findings import Severity
 from gitops_gen.validate.secrets import RULES, verify_platform
 
 MASK = "********"  # same for every value: no length, no equality leaks
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def decrypting(command: Callable[P, R]) -> Callable[P, R]:
+    """For every command that may decrypt: SIGTERM and SIGHUP unwind like Ctrl-C, so the
+    private temp folders and scratch copies are removed (exit 128 + signal number)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with signals.cleanup_on_signals():
+            return command(*args, **kwargs)
+
+    return run
 
 
 def _no_values_on_argv(extra: tuple[str, ...]) -> None:
@@ -69,6 +92,7 @@ def secrets_group() -> None:
 )
 @identity_option()
 @click.pass_obj
+@decrypting
 def keygen_command(app: AppContext, env: str, out: Path | None, identity: Path | None) -> None:
     """Create an age identity for ENV and add its recipient to .sops.yaml.
 
@@ -85,9 +109,28 @@ def keygen_command(app: AppContext, env: str, out: Path | None, identity: Path |
         app.info(f"re-keyed {len(result.rekeyed)} files of {env}")
     click.echo(result.recipient)
     app.info(
-        f"next: give the key to {environment.cluster_name}'s operator: kubectl -n "
-        f"{environment.namespace} create secret generic sops-age-key "
-        f"--from-file=keys.txt={result.identity_path}"
+        f"next: give the key to the operator in {environment.cluster_name} (namespace "
+        f"{environment.namespace}, where render installs it):"
+    )
+    app.info("  " + load_key_command(environment, result.identity_path))
+
+
+def load_key_command(environment: Environment, identity_path: Path) -> str:
+    """The kubectl command that puts ``identity_path`` where ENV's operator reads it: the
+    environment's own cluster (``kubeContext``, never the current one) and namespace."""
+    return shlex.join(
+        [
+            "kubectl",
+            "--context",
+            environment.kube_context,
+            "-n",
+            environment.namespace,
+            "create",
+            "secret",
+            "generic",
+            OPERATOR.key_secret,
+            f"--from-file={OPERATOR.key_file}={identity_path}",
+        ]
     )
 
 
@@ -132,6 +175,7 @@ def _read_value(from_file: Path | None) -> str:
 @click.option("--force", is_flag=True, help="Allow a key the secret does not require.")
 @identity_option()
 @click.pass_obj
+@decrypting
 def set_command(
     app: AppContext,
     env: str,
@@ -150,10 +194,97 @@ def set_command(
     _no_values_on_argv(extra)
     platform, environment, required = _target(app, env, secret)
     ops.check_key(required, key, force)
+    # the key an existing secret needs is checked before the value is even read
+    ops.change_identity(platform.root, secret_path(platform.root, env, secret), identity)
+    note = ops.new_secret_note(platform.root, environment, required)
     value = _read_value(from_file)
     plan = ops.plan_set(platform, environment, required, key, value, identity)
     plan.apply(platform.root)
     app.info(f"set {env}/{secret} {key} (secrets/{env}/{secret}.yaml)")
+    if note:
+        app.info(f"note: {note}")
+
+
+def _read_env_file(name: str) -> tuple[str, str]:
+    """The text of ``--from-env-file`` (``-``: stdin) and how to name it in messages."""
+    if name == "-":
+        source = "--from-env-file - (stdin)"
+        if sys.stdin is None:
+            raise InputError(f"{source}: no standard input")
+        return sys.stdin.read(), source
+    source = f"--from-env-file {name}"
+    try:
+        raw = Path(name).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{source}: is a folder; pass a dotenv file") from None
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8"), source
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not UTF-8 text; secrets are stored as stringData") from None
+
+
+@secrets_group.command("import")
+@click.argument("env")
+@click.argument("secret")
+@click.option(
+    "--from-env-file",
+    "env_file",
+    required=True,
+    metavar="FILE|-",
+    help="A dotenv file (KEY=value lines) with the values; '-' reads stdin.",
+)
+@click.option("--force", is_flag=True, help="Allow keys the secret does not require.")
+@identity_option()
+@click.pass_obj
+@decrypting
+def import_command(
+    app: AppContext,
+    env: str,
+    secret: str,
+    env_file: str,
+    force: bool,
+    identity: Path | None,
+) -> None:
+    """Set many keys of SECRET in ENV from a dotenv file, written in one sops run.
+
+    Every key must be one SECRET requires (else nothing is written; --force allows others).
+    Afterwards the required keys still missing are named. A new secret needs no key; an
+    existing one needs a key of a recipient, checked before the file is read (its current
+    values are then decrypted into memory first). Values are taken literally (no ${VAR}
+    expansion); an empty value is refused.
+    """
+    platform, environment, required = _target(app, env, secret)
+    path = secret_path(platform.root, env, secret)
+    ops.change_identity(platform.root, path, identity)
+    note = ops.new_secret_note(platform.root, environment, required)
+    text, source = _read_env_file(env_file)
+    values = parse_env_file(text, source)
+    unknown = [k for k in values if k not in required.keys]
+    if unknown and not force:
+        named = ", ".join(
+            k + (f" ({hint.removeprefix('; ')})" if (hint := suggest(k, required.keys)) else "")
+            for k in unknown
+        )
+        raise InputError(
+            f"{source}: not keys of secret {secret}: {named} (required: "
+            f"{', '.join(required.keys)}); nothing imported; pass --force to import them anyway"
+        )
+    plan = ops.plan_values(platform, environment, required, values, identity)
+    present = set(ops.planned_keys(plan, path))
+    plan.apply(platform.root)
+    count = f"{len(values)} key{'s' if len(values) != 1 else ''}"
+    app.info(f"imported {count} into {env}/{secret} (secrets/{env}/{secret}.yaml)")
+    missing = [k for k in required.keys if k not in present]
+    if missing:
+        app.info(f"still missing in {env}/{secret}: {', '.join(missing)}")
+    else:
+        app.info(f"{env}/{secret}: all {len(required.keys)} required keys are set")
+    if note:
+        app.info(f"note: {note}")
 
 
 @secrets_group.command("unset")
@@ -163,6 +294,7 @@ def set_command(
 @click.option("--force", is_flag=True, help="Allow removing a key the secret requires.")
 @identity_option()
 @click.pass_obj
+@decrypting
 def unset_command(
     app: AppContext, env: str, secret: str, key: str, force: bool, identity: Path | None
 ) -> None:
@@ -176,17 +308,23 @@ def unset_command(
 @secrets_group.command("edit")
 @click.argument("env")
 @click.argument("secret")
+@click.option("--force", is_flag=True, help="Allow removing a key the secret requires.")
 @identity_option()
 @click.pass_obj
-def edit_command(app: AppContext, env: str, secret: str, identity: Path | None) -> None:
+@decrypting
+def edit_command(
+    app: AppContext, env: str, secret: str, force: bool, identity: Path | None
+) -> None:
     """Edit SECRET of ENV in $SOPS_EDITOR / $EDITOR through sops.
 
     sops writes the plaintext to a private folder (memory-backed where available) that is
-    removed on every exit, even when the editor is killed; the edited file replaces the old one
-    only if it is still a sound, fully encrypted SopsSecret.
+    removed on every exit, even when the editor is killed or a signal arrives; the edited file
+    replaces the old one only if it is still a sound, fully encrypted SopsSecret that keeps
+    every required key (or --force). Without a terminal the editor runs once: invalid YAML
+    ends the command (exit 2) with nothing written.
     """
     platform, environment, required = _target(app, env, secret)
-    plan = ops.plan_edit(platform, environment, required, identity)
+    plan = plan_edit(platform, environment, required, identity, force)
     if not plan.files:
         app.info(f"{env}/{secret}: no change")
         return
@@ -196,7 +334,7 @@ def edit_command(app: AppContext, env: str, secret: str, identity: Path | None) 
 
 @secrets_group.command("list")
 @click.argument("env")
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
 def list_command(app: AppContext, env: str, output: str) -> None:
     """The secrets ENV requires: present or missing, key names, last modified, recipients.
@@ -205,37 +343,42 @@ def list_command(app: AppContext, env: str, output: str) -> None:
     """
     platform, environment = _platform_env(app, env)
     status = environment_secrets(platform, environment)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environment": env,
-                    "recipients": list(status.recipients),
-                    "secrets": [
-                        {
-                            "name": s.name,
-                            "file": s.file,
-                            "requiredKeys": list(s.required_keys),
-                            "presentKeys": list(s.present_keys),
-                            "missingKeys": list(s.missing_keys),
-                            "recipients": list(s.recipients),
-                            "lastModified": s.last_modified,
-                        }
-                        for s in status.secrets
-                    ],
-                },
-                indent=2,
+    report = {
+        "environment": env,
+        "recipients": list(status.recipients),
+        "secrets": [
+            {
+                "name": s.name,
+                "file": s.file,
+                "requiredKeys": list(s.required_keys),
+                "presentKeys": list(s.present_keys),
+                "missingKeys": list(s.missing_keys),
+                "recipients": list(s.recipients),
+                "lastModified": s.last_modified,
+            }
+            for s in status.secrets
+        ],
+    }
+
+    def text() -> None:
+        rows = [
+            (
+                s.name,
+                ", ".join(s.present_keys),
+                (
+                    f"(secret missing) {', '.join(s.missing_keys)}"
+                    if s.file is None
+                    else ", ".join(s.missing_keys)
+                ),
+                s.last_modified,
             )
-        )
-        return
-    table = Table(title=f"secrets of {env}")
-    for column in ("secret", "keys", "missing", "last modified"):
-        table.add_column(column, overflow="fold")
-    for s in status.secrets:
-        missing = "(secret missing)" if s.file is None else ", ".join(s.missing_keys)
-        table.add_row(s.name, ", ".join(s.present_keys), missing, s.last_modified)
-    app.out.print(table)
-    app.out.print(f"recipients: {', '.join(status.recipients) or '(no rule in .sops.yaml)'}")
+            for s in status.secrets
+        ]
+        columns = ("secret", "keys", "missing", "last modified")
+        print_rows(Rows(columns, rows, title=f"secrets of {env}"))
+        click.echo(f"recipients: {', '.join(status.recipients) or '(no rule in .sops.yaml)'}")
+
+    emit(output, report, text=text)
 
 
 @secrets_group.command("show")
@@ -243,8 +386,9 @@ def list_command(app: AppContext, env: str, output: str) -> None:
 @click.argument("secret")
 @click.option("--reveal", is_flag=True, help="Decrypt and print the values (needs a key).")
 @identity_option()
-@output_option("text", "json")
+@output_option()
 @click.pass_obj
+@decrypting
 def show_command(
     app: AppContext, env: str, secret: str, reveal: bool, identity: Path | None, output: str
 ) -> None:
@@ -260,21 +404,17 @@ def show_command(
         values = ops.reveal(platform, environment, required, identity)
     else:
         values = dict.fromkeys(status.present_keys, MASK)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environment": env,
-                    "secret": secret,
-                    "file": status.file,
-                    "values": values,
-                    "missingKeys": list(status.missing_keys),
-                    "recipients": list(status.recipients),
-                    "lastModified": status.last_modified,
-                },
-                indent=2,
-            )
-        )
+    if output != "text":
+        report = {
+            "environment": env,
+            "secret": secret,
+            "file": status.file,
+            "values": values,
+            "missingKeys": list(status.missing_keys),
+            "recipients": list(status.recipients),
+            "lastModified": status.last_modified,
+        }
+        emit(output, report)
         return
     for key, value in values.items():
         click.echo(f"{key}: {value}")
@@ -296,9 +436,10 @@ def show_command(
     help="With --decrypt-check and no finding: record the files' digests in SHA256SUMS.",
 )
 @identity_option()
-@output_option("table", "json", default="table")
+@output_option()
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 @click.pass_obj
+@decrypting
 def verify_command(
     app: AppContext,
     environments: tuple[str, ...],
@@ -316,8 +457,9 @@ def verify_command(
     1 findings, 2 error.
     """
     if list_rules:
-        for rule_id, text in RULES.items():
-            click.echo(f"{rule_id}  {text}")
+        rules = [{"id": rule_id, "rule": text} for rule_id, text in RULES.items()]
+        lines = "".join(f"{r['id']}  {r['rule']}\n" for r in rules)
+        emit(output, {"rules": rules}, kind="secrets-verify-rules", text=lines)
         return
     if reseal and not decrypt_check:
         raise InputError("--reseal needs --decrypt-check: only proven files are resealed")
@@ -335,25 +477,15 @@ def verify_command(
                 ops.plan_reseal(platform, platform.environments[name]).apply(platform.root)
             findings = verify_platform(platform, names, None)
     errors = [f for f in findings if f.severity is Severity.ERROR]
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environments": names,
-                    "decryptCheck": decrypt_check,
-                    "findings": [f.to_json() for f in findings],
-                    "summary": {"findings": len(findings), "errors": len(errors)},
-                },
-                indent=2,
-            )
-        )
-    elif findings:
-        table = Table(title="secrets findings")
-        for column in ("environment", "rule", "severity", "location", "message"):
-            table.add_column(column, overflow="fold")
-        for f in findings:
-            table.add_row(f.environment, f.rule, str(f.severity), f.location, f.message)
-        app.out.print(table)
+    report = {
+        "environments": names,
+        "decryptCheck": decrypt_check,
+        "findings": [f.to_json() for f in findings],
+        "summary": {"findings": len(findings), "errors": len(errors)},
+    }
+    columns = ("environment", "rule", "severity", "location", "message")
+    rows = [(f.environment, f.rule, str(f.severity), f.location, f.message) for f in findings]
+    emit(output, report, text=Rows(columns, rows, title="secrets findings") if rows else "")
     if not findings:
         proven = " (MACs proven)" if decrypt_check else ""
         app.info(f"secrets of {', '.join(names)}: no findings{proven}")
@@ -372,6 +504,7 @@ def verify_command(
 )
 @identity_option()
 @click.pass_obj
+@decrypting
 def rotate_command(
     app: AppContext, env: str, remove: tuple[str, ...], identity: Path | None
 ) -> None:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 import click
-from rich.table import Table
 
 from gitops_gen.commands.options import environments_argument, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode
 from gitops_gen.model import load_platform
+from gitops_gen.output import Rows, emit
 from gitops_gen.validate import validate_platform
 from gitops_gen.validate.policies import POLICIES
 
 
 @click.command("validate")
 @environments_argument()
-@output_option("table", "json", default="table")
+@output_option()
 @click.option("--list-rules", is_flag=True, help="Print the policies and exit.")
 @click.pass_obj
 def validate_command(
@@ -31,32 +29,28 @@ def validate_command(
     Exit 0 clean, 1 findings, 2 input error.
     """
     if list_rules:
-        for policy in POLICIES:
-            click.echo(f"{policy.id}  {policy.rule}")
+        rules = [{"id": p.id, "rule": p.rule} for p in POLICIES]
+        lines = "".join(f"{r['id']}  {r['rule']}\n" for r in rules)
+        emit(output, {"rules": rules}, kind="validate-rules", text=lines)
         return
     platform = load_platform(app.root)
     selected = list(environments) or None
     findings = validate_platform(platform, selected)
     names = selected or sorted(platform.environments)
-    if output == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "environments": names,
-                    "findings": [f.to_json() for f in findings],
-                    "summary": {"findings": len(findings)},
-                },
-                indent=2,
-            )
-        )
-    elif findings:
-        table = Table(title="validation findings")
-        for column in ("environment", "rule", "location", "message"):
-            table.add_column(column, overflow="fold")
-        for finding in findings:
-            table.add_row(finding.environment, finding.rule, finding.location, finding.message)
-        app.out.print(table)
-    else:
-        app.info(f"validated {', '.join(names)}: no findings")
+
+    def text() -> Rows | None:
+        if not findings:
+            app.info(f"validated {', '.join(names)}: no findings")
+            return None
+        columns = ("environment", "rule", "location", "message")
+        rows = [(f.environment, f.rule, f.location, f.message) for f in findings]
+        return Rows(columns, rows, title="validation findings")
+
+    report = {
+        "environments": names,
+        "findings": [f.to_json() for f in findings],
+        "summary": {"findings": len(findings)},
+    }
+    emit(output, report, text=text)
     if findings:
         raise click.exceptions.Exit(ExitCode.FINDINGS)

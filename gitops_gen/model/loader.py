@@ -135,6 +135,9 @@ def _describe(error: Any, model: type[BaseModel], doc: LocatedDocument, root: Pa
             f"{parent_where}: {key_path}: required key '{loc[-1]}' is missing; add it to "
             f"{_key_path(loc[:-1]) or 'the top level'}"
         )
+    written = doc.plain.get(loc)
+    if kind == "string_type" and written is not None and isinstance(found, (bool, int, float)):
+        return f"{where}: {key_path}: {_misread(written, found)}"
     expected = _expected(kind, error)
     if expected:
         return f"{where}: {key_path}: expected {expected}, found {_show(found)}"
@@ -178,6 +181,15 @@ def _expected(kind: str, error: Any) -> str | None:
     if kind in {"string_too_short", "too_short"}:
         return "a non-empty value"
     return None
+
+
+def _misread(written: str, value: bool | int | float) -> str:
+    """An unquoted string YAML turned into something else: ``2.10`` (2.1), ``on`` (true)."""
+    if isinstance(value, bool):
+        reading = f"the boolean {str(value).lower()}"
+    else:
+        reading = f"the number {value}"
+    return f'{written} is read by YAML as {reading}; quote it: "{written}"'
 
 
 def _show(value: Any) -> str:
@@ -450,6 +462,7 @@ def _resolve(
         workloads=tuple(workloads),
         required_secrets=_required_secrets(catalog),
         components=tuple(components),
+        kube_context=env.cluster.kube_context or env.cluster.name,
     )
 
 

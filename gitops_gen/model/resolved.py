@@ -134,6 +134,7 @@ class Environment:
     workloads: tuple[Workload, ...]
     required_secrets: tuple[RequiredSecret, ...]
     components: tuple[Component, ...]
+    kube_context: str = ""  # the kubeconfig context of the cluster (cluster.kubeContext or name)
 
     def component(self, name: str) -> Component | None:
         return next((c for c in self.components if c.name == name), None)

@@ -216,6 +216,8 @@ class Catalog(Strict):
 class ClusterRef(Strict):
     name: str = Field(pattern=DNS_LABEL)
     server: str = Field(pattern=r"^https://")
+    # the kubeconfig context of this cluster (default: its name); printed by `secrets keygen`
+    kube_context: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
 
 
 class SyncPolicy(Strict):

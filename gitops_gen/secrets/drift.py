@@ -23,6 +23,7 @@ import yaml
 
 from gitops_gen.errors import InputError
 from gitops_gen.model import Platform
+from gitops_gen.secrets import signals
 from gitops_gen.secrets.ops import _decrypting_identity
 from gitops_gen.secrets.sops import Sops
 from gitops_gen.secrets.store import rel, secret_path, template_index
@@ -41,7 +42,15 @@ class RepositoryValues:
     identity_option: Path | None = None
 
     def values(self, environment: str) -> Mapping[str, Mapping[str, bytes]]:
-        """Secret name -> key -> value bytes, for the environment's required secrets."""
+        """Secret name -> key -> value bytes, for the environment's required secrets.
+
+        SIGTERM and SIGHUP unwind like Ctrl-C while sops runs (exit 128 + signal number), so
+        sops' private folders are removed; the plaintext itself only ever is in memory.
+        """
+        with signals.cleanup_on_signals():
+            return self._values(environment)
+
+    def _values(self, environment: str) -> Mapping[str, Mapping[str, bytes]]:
         root = self.platform.root
         env = self.platform.environment(environment)
         files = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_gen.errors import InputError
+from gitops_gen.secrets.restore import restore_advice
 from gitops_gen.secrets.store import read_secret_file, secret_files
 from gitops_gen.secrets.structure import UNSAFE, check_file
 
@@ -53,7 +54,8 @@ def encrypted_manifests(root: Path, env: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in secret_files(root, env):
         file = read_secret_file(root, path)
-        unsafe = [f for f in check_file(file, None, {}) if f.rule in UNSAFE]
+        advice = lambda f: restore_advice(root, f.rel, f.raw)  # noqa: E731 - only if broken
+        unsafe = [f for f in check_file(file, None, {}, advice) if f.rule in UNSAFE]
         if unsafe:
             raise UnencryptedSecretError(
                 f"{unsafe[0].location}: {unsafe[0].message}; render never copies a secrets "

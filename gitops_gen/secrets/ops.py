@@ -1,16 +1,17 @@
 """What the ``secrets`` commands do: plan every new file in memory, then write them all.
 
-sops operates in place, so each change runs on a ciphertext copy next to the target (same
-folder: the creation rules match the same way, and the final rename is atomic). Only when every
-file of the operation succeeded are the targets replaced, then SHA256SUMS and ``.sops.yaml``.
+sops operates in place, so each change runs on a ciphertext copy in a private folder outside the
+work tree that mirrors the repository (:mod:`gitops_gen.secrets.scratch`: the creation rules
+match the same way). Only when every file of the operation succeeded are the targets replaced
+(atomic renames, with signals held until the last one), then SHA256SUMS and ``.sops.yaml``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ from gitops_gen.model import Environment, Platform
 from gitops_gen.model.loader import suggest
 from gitops_gen.model.resolved import RequiredSecret
 from gitops_gen.render.plan import base_labels
-from gitops_gen.secrets.atomic import atomic_write, temp_sibling, write_new
+from gitops_gen.secrets import signals
+from gitops_gen.secrets.atomic import atomic_write
 from gitops_gen.secrets.config import SopsConfig, load_config, with_recipients
 from gitops_gen.secrets.keys import (
     Identity,
@@ -32,10 +34,11 @@ from gitops_gen.secrets.keys import (
     generate_identity,
     require_identity,
 )
-from gitops_gen.secrets.sops import CONFIG_FILE, Sops, SopsError
+from gitops_gen.secrets.restore import restore_advice
+from gitops_gen.secrets.scratch import scratch_copies
+from gitops_gen.secrets.sops import CONFIG_FILE, Sops
 from gitops_gen.secrets.store import (
     SUMS_FILE,
-    digest,
     env_dir,
     parse_secret_file,
     plaintext_document,
@@ -43,11 +46,12 @@ from gitops_gen.secrets.store import (
     rel,
     secret_files,
     secret_path,
+    string_data_index,
     sums_text,
     template_index,
     value_index,
 )
-from gitops_gen.secrets.structure import UNSAFE, check_file
+from gitops_gen.secrets.structure import check_file
 
 
 def required_secret(env: Environment, name: str) -> RequiredSecret:
@@ -71,7 +75,21 @@ def _config(root: Path) -> SopsConfig:
     return config
 
 
+def check_sound(root: Path, path: Path) -> None:
+    """Refuse a truncated or damaged file before sops or a key is involved, with advice that
+    keeps its values (restore from git) rather than losing them."""
+    file = read_secret_file(root, path)
+    problems = [
+        p
+        for p in check_file(file, None, {}, lambda f: restore_advice(root, f.rel, f.raw))
+        if p.rule in {"SEC001", "SEC002"}
+    ]
+    if problems:
+        raise InputError(f"{problems[0].location}: {problems[0].message}")
+
+
 def _decrypting_identity(option: Path | None, root: Path, path: Path, why: str) -> Identity:
+    check_sound(root, path)
     identity = require_identity(option, why)
     recipients = read_secret_file(root, path).recipients
     if not identity.can_decrypt(recipients):
@@ -83,6 +101,24 @@ def _decrypting_identity(option: Path | None, root: Path, path: Path, why: str) 
     return identity
 
 
+def why_key(root: Path, path: Path) -> str:
+    """Why changing the secret at ``path`` needs a key (said before any work is done)."""
+    return (
+        f"changing {rel(root, path)} (it exists, so sops must decrypt it; only creating a new "
+        "secret needs no key)"
+    )
+
+
+def change_identity(root: Path, path: Path, option: Path | None) -> Identity | None:
+    """The key a change of ``path`` needs, checked up front: None for a new secret.
+
+    The repository's own problems (a malformed ``.sops.yaml``) are reported first."""
+    _config(root)
+    if not path.exists():
+        return None
+    return _decrypting_identity(option, root, path, why_key(root, path))
+
+
 @dataclass
 class Plan:
     """New ciphertext per file (None: delete), plus an optional new ``.sops.yaml``."""
@@ -92,6 +128,11 @@ class Plan:
     config_text: str | None = None
 
     def apply(self, root: Path) -> None:
+        # a signal waits until every file is replaced: never half an operation on disk
+        with signals.deferred():
+            self._write(root)
+
+    def _write(self, root: Path) -> None:
         for path, data in self.files.items():
             if data is None:
                 path.unlink(missing_ok=True)
@@ -105,40 +146,36 @@ class Plan:
             atomic_write(root / CONFIG_FILE, self.config_text.encode("utf-8"), 0o644)
 
 
-def _on_copies(paths: list[Path], action: Callable[[Path], object]) -> dict[Path, bytes]:
-    """:func:`_on_copy` for many files; sops runs are independent, so a few run at once."""
-    workers = max(1, min(4, len(paths), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda p: _on_copy(p, action), paths))
-    return dict(zip(paths, results, strict=True))
+def _on_copies(
+    sops: Sops,
+    paths: list[Path],
+    action: Callable[[Sops, Path], object],
+    config_text: str | None = None,
+) -> dict[Path, bytes]:
+    """Run a sops in-place ``action`` on scratch copies of ``paths``; return the new bytes.
+
+    The copies are outside the work tree (:mod:`gitops_gen.secrets.scratch`); sops runs are
+    independent, so a few run at once. On an error or a signal, runs not yet started are
+    cancelled (the signal handler has already killed the running ones).
+    """
+    with scratch_copies(sops, paths, config_text) as scratch:
+        workers = max(1, min(4, len(paths), os.cpu_count() or 1))
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            futures = [pool.submit(action, scratch.sops, scratch.copies[p]) for p in paths]
+            for future in futures:
+                future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return {p: scratch.copies[p].read_bytes() for p in paths}
 
 
-def _on_copy(path: Path, action: Callable[[Path], object]) -> bytes:
-    """Run a sops in-place ``action`` on a ciphertext copy of ``path``; return the result."""
-    copy = temp_sibling(path)
-    write_new(copy, path.read_bytes())
-    try:
-        action(copy)
+def _on_copy(sops: Sops, path: Path, action: Callable[[Sops, Path], object]) -> bytes:
+    """:func:`_on_copies` for one file, without a thread."""
+    with scratch_copies(sops, [path]) as scratch:
+        copy = scratch.copies[path]
+        action(scratch.sops, copy)
         return copy.read_bytes()
-    except SopsError as exc:
-        # name the file the user knows, not our staging copy next to it
-        raise SopsError(exc.message.replace(copy.name, path.name), exc.code) from None
-    finally:
-        copy.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _staged_config(root: Path, text: str | None) -> Iterator[Path | None]:
-    """A candidate ``.sops.yaml`` next to the real one, for sops to use before we commit to it."""
-    if text is None:
-        yield None
-        return
-    staged = temp_sibling(root / CONFIG_FILE)
-    write_new(staged, text.encode("utf-8"), 0o644)
-    try:
-        yield staged
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 # --- set / unset / edit -----------------------------------------------------------------------
@@ -153,6 +190,19 @@ def check_key(secret: RequiredSecret, key: str, force: bool) -> None:
     )
 
 
+def new_secret_note(root: Path, env: Environment, secret: RequiredSecret) -> str | None:
+    """For a secret that does not exist yet: it needs no key now, but every later change does."""
+    path = secret_path(root, env.name, secret.name)
+    if path.exists():
+        return None
+    return (
+        f"{rel(root, path)} is new: it is encrypted for {env.name}'s recipients without any "
+        "key; every later change to it (the next key too) needs a key of a recipient "
+        "(--identity or $GITOPS_GEN_AGE_KEY_FILE); to set many keys at once use "
+        f"'gitops-gen secrets import {env.name} {secret.name} --from-env-file FILE'"
+    )
+
+
 def plan_set(
     platform: Platform,
     env: Environment,
@@ -161,6 +211,18 @@ def plan_set(
     value: str,
     identity_option: Path | None,
 ) -> Plan:
+    return plan_values(platform, env, secret, {key: value}, identity_option)
+
+
+def plan_values(
+    platform: Platform,
+    env: Environment,
+    secret: RequiredSecret,
+    values: Mapping[str, str],
+    identity_option: Path | None,
+) -> Plan:
+    """Set ``values`` (key -> value) in one sops run: ``encrypt`` for a new secret, else one
+    ``set`` of the template's whole ``stringData`` (current values read through a pipe)."""
     root = platform.root
     path = secret_path(root, env.name, secret.name)
     config = _config(root)
@@ -173,14 +235,48 @@ def plan_set(
     plan = Plan(env.name)
     if not path.exists():
         # A new file needs no key: sops encrypts for the rule's recipients.
-        plaintext = plaintext_document(secret.name, base_labels(platform, env, None), {key: value})
+        plaintext = plaintext_document(secret.name, base_labels(platform, env, None), values)
         plan.files[path] = sops.encrypt(plaintext, path)
         return plan
-    identity = _decrypting_identity(identity_option, root, path, f"changing {rel(root, path)}")
+    identity = _decrypting_identity(identity_option, root, path, why_key(root, path))
     index = _template(root, path, secret.name)
     sops = dataclasses.replace(sops, identity_file=identity.path)
-    plan.files[path] = _on_copy(path, lambda p: sops.set_value(p, value_index(index, key), value))
+    if len(values) == 1:
+        [(key, value)] = values.items()
+        plan.files[path] = _on_copy(
+            sops, path, lambda s, p: s.set_value(p, value_index(index, key), value)
+        )
+        return plan
+    merged = {**_string_data(sops, path, index), **values}
+    plan.files[path] = _on_copy(
+        sops, path, lambda s, p: s.set_value(p, string_data_index(index), merged)
+    )
     return plan
+
+
+def planned_keys(plan: Plan, path: Path) -> tuple[str, ...]:
+    """The key names ``path`` will have once ``plan`` is applied (names are readable)."""
+    data = plan.files.get(path)
+    if data is None:
+        return ()
+    return parse_secret_file(path, path.name, data).key_names()
+
+
+def _string_data(sops: Sops, path: Path, index: int) -> dict[str, str]:
+    """The template's current stringData, decrypted through a pipe into memory."""
+    try:
+        document = yaml.safe_load(sops.decrypt(path))
+    except yaml.YAMLError:
+        # the parser quotes the text around the problem: plaintext; never show it
+        raise InputError(
+            f"{sops.shown(path)}: sops' decrypted output is not YAML; run 'gitops-gen secrets "
+            "verify --decrypt-check'"
+        ) from None
+    templates = (document.get("spec") or {}).get("secretTemplates") or []
+    current = templates[index].get("stringData") if index < len(templates) else None
+    if not isinstance(current, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in current.items()}
 
 
 def _template(root: Path, path: Path, name: str) -> int:
@@ -192,6 +288,21 @@ def _template(root: Path, path: Path, name: str) -> int:
             "verify' and restore the file from git"
         )
     return index
+
+
+def check_removal(secret: RequiredSecret, removed: Sequence[str], force: bool) -> None:
+    """One rule for ``unset`` and ``edit``: a required key goes only with --force."""
+    required = [k for k in removed if k in secret.keys]
+    if not required or force:
+        return
+    if len(required) == 1:
+        what, it = f"key '{required[0]}' is", "it"
+    else:
+        what, it = f"keys {', '.join(repr(k) for k in required)} are", "them"
+    raise InputError(
+        f"{what} required by secret {secret.name}; removing {it} leaves the secret "
+        f"incomplete; pass --force to remove {it} anyway"
+    )
 
 
 def plan_unset(
@@ -206,50 +317,15 @@ def plan_unset(
     path = secret_path(root, env.name, secret.name)
     if not path.exists():
         raise InputError(f"{rel(root, path)}: secret {secret.name} is not set in {env.name}")
+    check_sound(root, path)
     if key not in read_secret_file(root, path).key_names():
         raise InputError(f"{rel(root, path)}: key '{key}' is not set in {secret.name}")
-    if key in secret.keys and not force:
-        raise InputError(
-            f"key '{key}' is required by secret {secret.name}; unsetting it leaves the secret "
-            "incomplete; pass --force to unset it anyway"
-        )
-    identity = _decrypting_identity(identity_option, root, path, f"changing {rel(root, path)}")
+    check_removal(secret, [key], force)
+    identity = _decrypting_identity(identity_option, root, path, why_key(root, path))
     index = _template(root, path, secret.name)
     sops = Sops.for_repo(root, identity.path)
     plan = Plan(env.name)
-    plan.files[path] = _on_copy(path, lambda p: sops.unset(p, value_index(index, key)))
-    return plan
-
-
-def plan_edit(
-    platform: Platform, env: Environment, secret: RequiredSecret, identity_option: Path | None
-) -> Plan:
-    """sops' editor on a ciphertext copy; the result must still be a sound secrets file."""
-    root = platform.root
-    path = secret_path(root, env.name, secret.name)
-    if not path.exists():
-        raise InputError(
-            f"{rel(root, path)}: secret {secret.name} is not set in {env.name}; create it with "
-            f"'gitops-gen secrets set {env.name} {secret.name} KEY'"
-        )
-    identity = _decrypting_identity(identity_option, root, path, f"editing {rel(root, path)}")
-    sops = Sops.for_repo(root, identity.path)
-    changed: list[bool] = []
-    data = _on_copy(path, lambda p: changed.append(sops.edit(p)))
-    plan = Plan(env.name)
-    if not changed or not changed[0]:
-        return plan
-    # Check the edited file as it will be written; a broken edit never replaces a good file.
-    view = parse_secret_file(path, rel(root, path), data)
-    sums = {path.name: digest(data)}
-    sound = UNSAFE | {"SEC008"}  # recipients are rotate's business, not the editor's
-    problems = [p for p in check_file(view, load_config(root), sums) if p.rule in sound]
-    if problems:
-        first = problems[0]
-        raise InputError(
-            f"{first.location}: the edited file is not sound ({first.message}); nothing written"
-        )
-    plan.files[path] = data
+    plan.files[path] = _on_copy(sops, path, lambda s, p: s.unset(p, value_index(index, key)))
     return plan
 
 
@@ -282,10 +358,8 @@ def keygen(
     recipient = generate_identity(target, f"age identity of {platform.name} {env.name}")
     try:
         plan = Plan(env.name, config_text=with_recipients(current, env.name, {recipient: True}))
-        with _staged_config(root, plan.config_text) as staged:
-            sops = Sops.for_repo(root, identity.path if identity else None)
-            sops = dataclasses.replace(sops, config_file=staged)
-            plan.files.update(_on_copies(files, sops.updatekeys))
+        sops = Sops.for_repo(root, identity.path if identity else None)
+        plan.files.update(_on_copies(sops, files, Sops.updatekeys, plan.config_text))
         plan.apply(root)
     except BaseException:
         target.unlink(missing_ok=True)  # nothing else changed: do not leave an unused key
@@ -336,14 +410,13 @@ def plan_rotate(
         )
     for path in files:
         _decrypting_identity(identity.path, root, path, "rotating")
-    with _staged_config(root, plan.config_text) as staged:
-        sops = dataclasses.replace(Sops.for_repo(root, identity.path), config_file=staged)
 
-        def rekey_and_rotate(copy: Path) -> None:
-            sops.updatekeys(copy)
-            sops.rotate(copy)  # updatekeys alone keeps the old data key
+    def rekey_and_rotate(sops: Sops, copy: Path) -> None:
+        sops.updatekeys(copy)
+        sops.rotate(copy)  # updatekeys alone keeps the old data key
 
-        plan.files.update(_on_copies(files, rekey_and_rotate))
+    sops = Sops.for_repo(root, identity.path)
+    plan.files.update(_on_copies(sops, files, rekey_and_rotate, plan.config_text))
     return plan
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_gen.errors import ExternalToolError
+from gitops_gen.secrets import signals
 
 CONFIG_FILE = ".sops.yaml"
 SOPS_ENV = "GITOPS_GEN_SOPS"  # an explicit binary, for people who manage sops themselves
@@ -76,6 +77,13 @@ def private_folder() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -156,8 +164,9 @@ class Sops:
         args = ("decrypt", "--input-type", "yaml", "--output-type", "yaml", str(self._abs(path)))
         self._run(args, path, "checking", key=True, discard_stdout=True)
 
-    def set_value(self, path: Path, index: str, value: str) -> None:
-        """Set ``index`` to ``value`` in ``path`` in place; the value is JSON on stdin."""
+    def set_value(self, path: Path, index: str, value: str | Mapping[str, str]) -> None:
+        """Set ``index`` to ``value`` in ``path`` in place; the value is JSON on stdin (a mapping
+        replaces the whole branch: many keys in one run)."""
         args = ("set", "--value-stdin", str(self._abs(path)), index)
         self._run(args, path, "setting a value in", stdin=json.dumps(value).encode(), key=True)
 
@@ -172,10 +181,20 @@ class Sops:
         """A new data key; every value re-encrypted with it (in place)."""
         self._run(("rotate", "--in-place", str(self._abs(path))), path, "rotating", key=True)
 
-    def edit(self, path: Path) -> bool:
-        """sops' editor flow on ``path`` (in place); False when the user changed nothing."""
+    def edit(self, path: Path, editor: str | None = None) -> bool:
+        """sops' editor flow on ``path`` (in place); False when the user changed nothing.
+
+        ``editor`` replaces $SOPS_EDITOR/$EDITOR for this run (a command line, shell-quoted).
+        """
         try:
-            self._run(("edit", str(self._abs(path))), path, "editing", key=True, interactive=True)
+            self._run(
+                ("edit", str(self._abs(path))),
+                path,
+                "editing",
+                key=True,
+                interactive=True,
+                editor=editor,
+            )
         except SopsError as exc:
             if exc.code == 200:
                 return False
@@ -187,13 +206,19 @@ class Sops:
     def _abs(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.root / path)
 
+    def shown(self, path: Path) -> str:
+        """``path`` as the user knows it (repository-relative)."""
+        return self._shown(path)
+
     def _shown(self, path: Path) -> str:
         try:
             return self._abs(path).resolve().relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
 
-    def _environment(self, private: Path, *, key: bool, interactive: bool) -> dict[str, str]:
+    def _environment(
+        self, private: Path, *, key: bool, interactive: bool, editor: str | None = None
+    ) -> dict[str, str]:
         if interactive:
             # The editor runs with sops' environment: keep the terminal and display settings.
             env = {
@@ -201,7 +226,9 @@ class Sops:
                 for k, v in os.environ.items()
                 if not k.startswith("SOPS_") and k not in {"XDG_CONFIG_HOME", "GNUPGHOME"}
             }
-            if "SOPS_EDITOR" in os.environ:
+            if editor is not None:
+                env["SOPS_EDITOR"] = editor
+            elif "SOPS_EDITOR" in os.environ:
                 env["SOPS_EDITOR"] = os.environ["SOPS_EDITOR"]
         else:
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
@@ -222,35 +249,58 @@ class Sops:
         stdin: bytes | None = None,
         discard_stdout: bool = False,
         interactive: bool = False,
+        editor: str | None = None,
     ) -> SopsResult:
         argv = (str(self.binary), "--config", str(self.config), *args)
+        # Without a terminal, sops (and the editor it starts) get a process group of their own,
+        # so a signal can kill them all; an editor on a terminal must stay in the terminal's
+        # foreground group to read it.
+        own_group = not (interactive and stdin_is_terminal())
         with private_folder() as private:
-            env = self._environment(private, key=key, interactive=interactive)
+            env = self._environment(private, key=key, interactive=interactive, editor=editor)
+            if signals.terminating():
+                raise ExternalToolError(f"{self._shown(path)}: not {action} it: terminating")
+            proc: subprocess.Popen[bytes] | None = None
             try:
-                proc = subprocess.run(
+                proc = subprocess.Popen(
                     argv,
-                    input=stdin,
-                    stdin=None if stdin is not None or interactive else subprocess.DEVNULL,
+                    stdin=subprocess.PIPE
+                    if stdin is not None
+                    else (None if interactive else subprocess.DEVNULL),
                     stdout=None
                     if interactive
                     else (subprocess.DEVNULL if discard_stdout else subprocess.PIPE),
                     stderr=subprocess.PIPE,
                     env=env,
                     cwd=private,
-                    timeout=None if interactive else TIMEOUT,
-                    check=False,
+                    process_group=0 if own_group else None,
                 )
+                with signals.tracked(proc, own_group):
+                    stdout, stderr = proc.communicate(
+                        input=stdin, timeout=None if interactive else TIMEOUT
+                    )
             except FileNotFoundError:
+                if proc is not None:
+                    raise
                 raise ExternalToolError(
                     f"sops binary not found at {self.binary}; reinstall gitops-gen"
                 ) from None
             except subprocess.TimeoutExpired:
+                assert proc is not None
+                signals.kill(proc, own_group)
+                proc.wait()
                 raise ExternalToolError(
                     f"{self._shown(path)}: sops did not finish {action} within {TIMEOUT}s"
                 ) from None
+            except BaseException:
+                # a signal or Ctrl-C: sops and its editor go before the folder is removed
+                if proc is not None:
+                    signals.kill(proc, own_group)
+                    proc.wait()
+                raise
         if proc.returncode != 0:
-            raise self._translate(proc.returncode, proc.stderr, path, action)
-        return SopsResult(stdout=proc.stdout or b"")
+            raise self._translate(proc.returncode, stderr or b"", path, action)
+        return SopsResult(stdout=stdout or b"")
 
     def _translate(self, code: int, stderr: bytes, path: Path, action: str) -> SopsError:
         shown = self._shown(path)

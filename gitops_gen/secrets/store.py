@@ -81,6 +81,11 @@ def value_index(template: int, key: str) -> str:
     return f'["spec"]["secretTemplates"][{template}]["stringData"][{json.dumps(key)}]'
 
 
+def string_data_index(template: int) -> str:
+    """The sops tree path of a template's whole ``stringData`` mapping."""
+    return f'["spec"]["secretTemplates"][{template}]["stringData"]'
+
+
 @dataclass(frozen=True)
 class SecretFile:
     """What can be read from an encrypted secrets file without any key."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,19 +69,34 @@ def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(path).replace(".[", "[")
 
 
-def check_file(file: SecretFile, config: SopsConfig | None, sums: dict[str, str]) -> list[Problem]:
-    """Structural findings for one file (no key needed)."""
+def check_file(
+    file: SecretFile,
+    config: SopsConfig | None,
+    sums: dict[str, str],
+    restore: Callable[[SecretFile], str] | None = None,
+) -> list[Problem]:
+    """Structural findings for one file (no key needed).
+
+    ``restore`` says how to get a broken (truncated, half-written) file back, e.g. from git
+    (:func:`gitops_gen.secrets.restore.restore_advice`); it is only called for such a file.
+    """
     where = file.rel
     if file.parse_error is not None:
-        return [Problem("SEC001", where, f"{file.parse_error}; restore it from git")]
+        hint = restore(file) if restore else "restore it from git"
+        return [Problem("SEC001", where, f"{file.parse_error}: truncated or damaged; {hint}")]
     data = file.data
     if not isinstance(data, dict) or not isinstance(data.get("sops"), dict):
+        advice = restore(file) if restore else None
         return [
             Problem(
                 "SEC001",
                 where,
-                "not encrypted with sops (no sops metadata); never commit plaintext: remove "
-                "the file, then set its values with 'gitops-gen secrets set'",
+                "not encrypted with sops (no sops metadata: truncated, or plaintext); "
+                + (
+                    advice
+                    or "never commit plaintext: remove the file, then set its values with "
+                    "'gitops-gen secrets set'"
+                ),
             )
         ]
     findings: list[Problem] = []
@@ -92,8 +107,11 @@ def check_file(file: SecretFile, config: SopsConfig | None, sums: dict[str, str]
     if meta.get("mac") and not is_encrypted_value(meta.get("mac")):
         missing.append("a well-formed mac")
     if missing:
+        hint = f"; truncated or damaged: {restore(file)}" if restore else ""
         findings.append(
-            Problem("SEC002", where, f"sops metadata incomplete: missing {', '.join(missing)}")
+            Problem(
+                "SEC002", where, f"sops metadata incomplete: missing {', '.join(missing)}{hint}"
+            )
         )
     if meta.get("mac_only_encrypted"):
         findings.append(

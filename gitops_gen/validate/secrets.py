@@ -17,6 +17,7 @@ from gitops_gen.model import Environment, Platform
 from gitops_gen.secrets.config import SECRETS_DIR, load_config
 from gitops_gen.secrets.keys import EXAMPLE_KEYS_DIR, Identity
 from gitops_gen.secrets.leaks import find_private_keys
+from gitops_gen.secrets.restore import restore_advice
 from gitops_gen.secrets.sops import Sops, SopsError
 from gitops_gen.secrets.store import SecretFile, read_secret_file, read_sums, secret_files
 from gitops_gen.secrets.structure import Problem, check_file
@@ -96,7 +97,10 @@ def verify_environment(
                     "secrets); remove the file or add the secret there",
                 )
             )
-        findings.extend(_finding(env.name, p) for p in check_file(file, config, sums))
+        findings.extend(
+            _finding(env.name, p)
+            for p in check_file(file, config, sums, lambda f: restore_advice(root, f.rel, f.raw))
+        )
     if identity is not None:
         findings.extend(_prove_macs(root, env.name, list(files.values()), identity))
     return sorted(set(findings))
