@@ -34,6 +34,7 @@ COMMANDS = {
     "drift": "gitops_gen.commands.drift:drift_command",
     "completion": "gitops_gen.commands.completion:completion_command",
     "doctor": "gitops_gen.commands.doctor:doctor_command",
+    "env": "gitops_gen.commands.env:env_group",
 }
 
 

@@ -14,7 +14,7 @@ import yaml
 
 from gitops_gen.cli import main_group
 from gitops_gen.output import ALIASES
-from tests.helpers import PROJECT_ROOT, run_cli
+from tests.helpers import PROJECT_ROOT, copy_aether, run_cli
 
 SCHEMAS = PROJECT_ROOT / "docs" / "cli" / "schemas"
 
@@ -32,8 +32,16 @@ SAMPLES: dict[str, list[str]] = {
     "secrets show": ["secrets", "show", "dev", "account-service-database"],
     "secrets verify": ["secrets", "verify"],
     "doctor": ["doctor", "--offline"],
+    "env list": ["env", "list"],
 }
 ELSEWHERE = {"drift"}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The embedded Aether repository with its render committed: a promotion refuses to build
+    on a stale (here: absent) committed render, since its commit would carry all of it."""
+    return copy_aether(tmp_path / "aether", with_clusters=True)
 
 
 def walk(

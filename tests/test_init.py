@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import git, run_cli
 
@@ -32,10 +36,47 @@ def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
     assert validate.exit_code == 0, validate.output
     project = (target / "clusters/prod/apps/prod/project.yaml").read_text()
     assert "name: shop-prod" in project
-    # the new repository commits cleanly
-    git(target, "add", "-A")
-    git(target, "commit", "-q", "-m", "scaffold")
+    # the first commit holds everything, so history, diff and promote work at once
+    assert "first commit " in result.stderr
     assert git(target, "status", "--porcelain") == ""
+    assert git(target, "log", "--format=%s").splitlines() == ["Scaffold with gitops-gen init"]
+    history = run_cli("history", "prod", repo=target)
+    assert (
+        history.exit_code == 0
+        and history.stdout == "no promotions into prod found in the history\n"
+    )
+    assert run_cli("diff", "--base", "HEAD", repo=target).exit_code == 0
+    # a promotion plans from the first commit: it runs, or a guardrail (the scaffold's dev may
+    # track a branch, which protected prod refuses) answers, never "no commits yet"
+    dry = run_cli("promote", "dev", "prod", "--dry-run", repo=target)
+    assert dry.exit_code == 0 or dry.stderr.startswith(
+        "error: nothing can be promoted into prod: "
+    ), dry.output
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o002, 0o775), (0o077, 0o700)])
+def test_the_folder_gets_the_users_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    old = os.umask(umask)
+    try:
+        result = run_cli("init", str(tmp_path / "repo"))
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "repo").stat().st_mode) == mode
+
+
+def test_without_a_git_identity_init_still_works_and_says_how_to_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.delenv(f"GIT_{who}_NAME", raising=False)
+        monkeypatch.delenv(f"GIT_{who}_EMAIL", raising=False)
+    monkeypatch.delenv("EMAIL", raising=False)
+    result = run_cli("init", str(tmp_path / "repo"))
+    assert result.exit_code == 0, result.output
+    assert "note: no first commit: git identity unknown: " in result.stderr
+    assert "then run 'git add -A && git commit'" in result.stderr
+    assert (tmp_path / "repo/clusters").is_dir()
 
 
 def test_refuses_a_non_empty_folder(tmp_path: Path) -> None:

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, run_cli, tree_digest
-from tests.promote_helpers import branches, rendered_aether, set_in_file
+from tests.promote_helpers import (
+    assert_refused,
+    body_files,
+    branches,
+    rendered_aether,
+    repo_state,
+    run_as_dry_run_says,
+    set_in_file,
+)
 
 
 @pytest.fixture
@@ -24,7 +32,7 @@ def _promotion_branch(repo: Path) -> str:
 def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
     before_tree = tree_digest(repo)
     head = git(repo, "rev-parse", "HEAD").strip()
-    result = run_cli("promote", "staging", "prod", repo=repo)
+    result = run_as_dry_run_says("promote", "staging", "prod", repo=repo)
     assert result.exit_code == 0, result.output
     branch = _promotion_branch(repo)
     assert branch.startswith("promote/staging-to-prod/")
@@ -60,7 +68,7 @@ def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
 
 def test_only_promoted_lines_of_the_env_file_change(repo: Path) -> None:
     before = (repo / "environments/prod.yaml").read_text()
-    assert run_cli("promote", "staging", "prod", repo=repo).exit_code == 0
+    assert run_as_dry_run_says("promote", "staging", "prod", repo=repo).exit_code == 0
     after = git(repo, "show", f"{_promotion_branch(repo)}:environments/prod.yaml")
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     assert len(old) == len(new)
@@ -79,11 +87,15 @@ def test_dry_run_prints_plan_and_body_and_changes_nothing(repo: Path) -> None:
     assert "promotion staging -> prod: 19 to move" in result.stdout
     assert "## promote(prod): 19 components from staging" in result.stdout
     assert tree_digest(repo) == before and branches(repo) == heads
+    # rendered from everything the real render reads: prod's secrets and the sops operator
+    # are not shown as deleted (issue 10: the old preview rendered without secrets/)
+    assert "- deleted `" not in result.stdout
+    assert "sops" not in "".join(body_files(result.stdout))
 
 
 def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
     body_file = tmp_path / "body.md"
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote",
         "staging",
         "prod",
@@ -104,12 +116,14 @@ def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
 
 
 def test_nothing_to_promote_is_success_without_a_branch(repo: Path) -> None:
-    result = run_cli("promote", "staging", "prod", "--component", "feast", repo=repo)
+    result = run_as_dry_run_says("promote", "staging", "prod", "--component", "feast", repo=repo)
     assert result.exit_code == 0, result.output
     assert "nothing to promote" in result.stdout
     assert branches(repo) == ["main"]
     # held only: still nothing, and the plan says why
-    result = run_cli("promote", "staging", "prod", "--component", "oms-service", repo=repo)
+    result = run_as_dry_run_says(
+        "promote", "staging", "prod", "--component", "oms-service", repo=repo
+    )
     assert result.exit_code == 0
     assert "nothing to promote into prod (1 held" in result.stdout
     assert "INC-1234" in result.stderr
@@ -121,10 +135,13 @@ def test_mutable_tag_into_protected_env_is_refused(repo: Path) -> None:
     git(repo, "commit", "-qam", "staging runs latest")
     result = run_cli("promote", "staging", "prod", "--component", "ui", repo=repo)
     assert result.exit_code == 2
-    assert "nothing can be promoted into prod: ui:" in result.stderr
+    assert result.stderr == (
+        "error: nothing can be promoted into prod: ui latest: a mutable reference; prod is "
+        "protected and only takes immutable versions (a release tag or a digest)\n"
+    )
     assert branches(repo) == ["main"]
     # with other components the rest moves and the plan lists the blocked one
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote", "staging", "prod", "--component", "ui", "--component", "kafka", repo=repo
     )
     assert result.exit_code == 0, result.output
@@ -135,21 +152,49 @@ def test_mutable_tag_into_protected_env_is_refused(repo: Path) -> None:
 
 
 def _refused(repo: Path, *args: str, message: str) -> None:
-    before, heads = tree_digest(repo), branches(repo)
+    """Exit 2, one line holding ``message`` (all of it when it starts with 'error: '), and the
+    repository (refs, HEAD, index, work tree) exactly as it was."""
+    before = repo_state(repo)
     result = run_cli(*args, repo=repo)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert message in lines[0]
-    assert tree_digest(repo) == before
-    assert branches(repo) == heads
+    if message.startswith("error: "):
+        assert lines[0] == message
+    else:
+        assert message in lines[0]
+    assert repo_state(repo) == before
 
 
-def test_skipping_the_order_needs_force(repo: Path) -> None:
-    _refused(repo, "promote", "dev", "prod", message="'prod' is promoted from 'staging'")
-    result = run_cli("promote", "dev", "prod", "--force", repo=repo)
+def test_skipping_the_order_needs_skip_order(repo: Path) -> None:
+    _refused(
+        repo,
+        "promote",
+        "dev",
+        "prod",
+        message=(
+            "error: 'prod' is promoted from 'staging', not from 'dev'; promote staging -> prod, "
+            "or pass --skip-order to promote out of order"
+        ),
+    )
+    result = run_as_dry_run_says("promote", "dev", "prod", "--skip-order", repo=repo)
     assert result.exit_code == 0, result.output
-    assert "--force" in result.stdout  # the body warns reviewers
+    assert "--skip-order: 'prod' is promoted from 'staging'" in result.stdout  # body warns
+
+
+def test_the_old_force_flag_says_what_replaced_it(repo: Path) -> None:
+    _refused(
+        repo,
+        "promote",
+        "dev",
+        "prod",
+        "--force",
+        message=(
+            "error: --force was split in two: --skip-order promotes out of the promotedFrom "
+            "order, --allow-rolled-back promotes again a version a rollback took out; pass the "
+            "one you mean"
+        ),
+    )
 
 
 def test_dirty_work_tree_is_refused(repo: Path) -> None:
@@ -167,7 +212,16 @@ def test_staged_changes_are_refused(repo: Path) -> None:
 
 def test_untracked_files_are_refused(repo: Path) -> None:
     (repo / "environments/qa.yaml.bak").write_text("x: 1\n")
-    _refused(repo, "promote", "staging", "prod", message="untracked files")
+    _refused(
+        repo,
+        "promote",
+        "staging",
+        "prod",
+        message=(
+            "error: untracked files in environments/qa.yaml.bak; commit or remove them before "
+            "promoting"
+        ),
+    )
 
 
 def test_detached_head_is_refused(repo: Path) -> None:
@@ -217,17 +271,35 @@ def test_existing_branch_is_refused(repo: Path) -> None:
     )
 
 
-def test_rolled_back_version_is_not_promoted_again_without_force(repo: Path) -> None:
-    head = git(repo, "rev-parse", "HEAD").strip()
-    assert run_cli("promote", "staging", "prod", "--component", "kafka", repo=repo).exit_code == 0
-    git(repo, "merge", "-q", "--ff-only", _promotion_branch(repo))
-    result = run_cli("rollback", "prod", "--to", head, "--branch", "rb", repo=repo)
+def test_rolled_back_versions_need_allow_rolled_back_and_one_sentence_names_them(
+    repo: Path,
+) -> None:
+    both = ("--component", "kafka", "--component", "ui")
+    assert run_as_dry_run_says("promote", "staging", "prod", *both, repo=repo).exit_code == 0
+    promotion = _promotion_branch(repo)
+    git(repo, "merge", "-q", "--ff-only", promotion)
+    promotion_id = git(repo, "log", "-1", "--format=%(trailers:key=Promotion-Id,valueonly)")
+    result = run_as_dry_run_says(
+        "rollback", "prod", "--undo", promotion_id.strip(), "--branch", "rb", repo=repo
+    )
     assert result.exit_code == 0, result.output
     git(repo, "merge", "-q", "--ff-only", "rb")
-    result = run_cli("promote", "staging", "prod", "--component", "kafka", "--dry-run", repo=repo)
-    assert result.exit_code == 2
-    assert "was rolled back in prod" in result.stderr
-    forced = run_cli(
-        "promote", "staging", "prod", "--component", "kafka", "--force", "--dry-run", repo=repo
+    rollback = git(repo, "rev-parse", "--short=12", "HEAD").strip()
+    assert_refused(
+        repo,
+        "promote",
+        "staging",
+        "prod",
+        *both,
+        "--dry-run",
+        message=(
+            "error: nothing can be promoted into prod: kafka 31.1.0, ui 2.14.0: rolled back in "
+            f"prod by {rollback}; pass --allow-rolled-back to promote again"
+        ),
     )
-    assert forced.exit_code == 0, forced.output
+    # the order check is a separate flag: --skip-order does not lift this one
+    assert run_cli("promote", "staging", "prod", *both, "--skip-order", repo=repo).exit_code == 2
+    again = run_as_dry_run_says(
+        "promote", "staging", "prod", *both, "--allow-rolled-back", repo=repo
+    )
+    assert again.exit_code == 0, again.output

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, run_cli, tree_digest
-from tests.promote_helpers import branches, rendered_aether, set_in_file
+from tests.promote_helpers import branches, rendered_aether, run_as_dry_run_says, set_in_file
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _promote_and_merge(repo: Path, *args: str) -> str:
-    result = run_cli("promote", *args, "--branch", "tmp-promotion", repo=repo)
+    result = run_as_dry_run_says("promote", *args, "--branch", "tmp-promotion", repo=repo)
     assert result.exit_code == 0, result.output
     git(repo, "merge", "-q", "--ff-only", "tmp-promotion")
     git(repo, "branch", "-q", "-d", "tmp-promotion")
@@ -49,11 +49,13 @@ def test_rollback_restores_the_exact_earlier_bytes(repo: Path) -> None:
         'drift: {schedule: "*/15 * * * *"}',
         'drift: {schedule: "*/10 * * * *"}',
     )
-    git(repo, "commit", "-qam", "tighter drift schedule")
+    assert run_cli("render", "prod", repo=repo).exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "tighter drift schedule")
     edited = (repo / "environments/prod.yaml").read_bytes()
     _promote_and_merge(repo, "staging", "prod", "--component", "risk-service")
     # back to the state right after the first promotion: risk-service returns to 2.13.2
-    result = run_cli("rollback", "prod", "--to", first, "--branch", "rb", repo=repo)
+    result = run_as_dry_run_says("rollback", "prod", "--to", first, "--branch", "rb", repo=repo)
     assert result.exit_code == 0, result.output
     assert git(repo, "show", "rb:environments/prod.yaml").encode() == edited
     trailers = git(repo, "log", "-1", "--format=%(trailers:only,unfold)", "rb")
@@ -62,7 +64,7 @@ def test_rollback_restores_the_exact_earlier_bytes(repo: Path) -> None:
     assert git(repo, "log", "-1", "--format=%s", "rb").startswith("rollback(prod): 1 component")
     # and all the way back to before any promotion: exact bytes modulo the schedule edit
     root = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
-    result = run_cli("rollback", "prod", "--to", root, "--branch", "rb0", repo=repo)
+    result = run_as_dry_run_says("rollback", "prod", "--to", root, "--branch", "rb0", repo=repo)
     assert result.exit_code == 0, result.output
     restored = git(repo, "show", "rb0:environments/prod.yaml").encode()
     assert restored == before.replace(b'"*/15 * * * *"', b'"*/10 * * * *"')
@@ -86,7 +88,7 @@ def test_rollback_bad_point_is_one_line(repo: Path) -> None:
 
 def test_diff_between_revisions(repo: Path) -> None:
     assert run_cli("diff", "--base", "HEAD", "--head", "HEAD", repo=repo).exit_code == 0
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote", "staging", "prod", "--component", "kafka", "--branch", "p", repo=repo
     )
     assert result.exit_code == 0

@@ -56,9 +56,9 @@ def test_order_is_enforced_unless_forced(platform) -> None:  # type: ignore[no-u
     dev, prod = platform.environment("dev"), platform.environment("prod")
     with pytest.raises(InputError, match="'prod' is promoted from 'staging', not from 'dev'"):
         plan_promotion(dev, prod)
-    plan = plan_promotion(dev, prod, force=True)
-    assert plan.forced
-    assert any(w.startswith("--force") for w in plan.warnings)
+    plan = plan_promotion(dev, prod, skip_order=True)
+    assert plan.skip_order and not plan.allow_rolled_back
+    assert any(w.startswith("--skip-order") for w in plan.warnings)
 
 
 def test_same_source_and_target_is_refused(platform) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.helpers import PROJECT_ROOT, Result, git, run_cli
-from tests.promote_helpers import bare_remote, branches, clone, rendered_aether, set_in_file
+from tests.promote_helpers import (
+    bare_remote,
+    branches,
+    clone,
+    rendered_aether,
+    run_as_dry_run_says,
+    set_in_file,
+)
 
 
 @pytest.fixture
@@ -26,7 +33,7 @@ def remote(tmp_path: Path) -> Path:
 
 def _push_promotion(repo: Path, component: str, *, branch: str) -> Result:
     """Promote one component staging -> prod and push the branch to origin."""
-    return run_cli(
+    return run_as_dry_run_says(
         "promote",
         "staging",
         "prod",
@@ -51,7 +58,9 @@ def _show(repo: Path, ref: str, path: str) -> str:
 
 def test_push_creates_the_branch_on_the_remote(remote: Path, tmp_path: Path) -> None:
     a = clone(remote, tmp_path / "a")
-    result = run_cli("promote", "staging", "prod", "--push", "origin", "--branch", "p1", repo=a)
+    result = run_as_dry_run_says(
+        "promote", "staging", "prod", "--push", "origin", "--branch", "p1", repo=a
+    )
     assert result.exit_code == 0, result.output
     assert _remote_branches(remote) == ["main", "p1"]
     assert git(remote, "rev-parse", "p1") == git(a, "rev-parse", "p1")
@@ -63,7 +72,7 @@ def test_moved_base_is_rebased_and_replanned(remote: Path, tmp_path: Path) -> No
     git(a, "push", "-q", "origin", "pa:main")  # A's pull request is merged
     merged = git(remote, "rev-parse", "main").strip()
     # B still sits on the old main and promotes an overlapping set
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote",
         "staging",
         "prod",
@@ -258,7 +267,7 @@ def test_open_pr_on_github(
     url, handler = forge_server
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret_token_value")
     monkeypatch.setenv("GITOPS_GEN_GITHUB_API_URL", url)
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote",
         "staging",
         "prod",
@@ -287,7 +296,7 @@ def test_open_pr_on_gitlab(
     url, handler = forge_server
     monkeypatch.setenv("GITLAB_TOKEN", "glpat-secret")
     monkeypatch.setenv("GITOPS_GEN_GITLAB_API_URL", url)
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote",
         "staging",
         "prod",
@@ -317,7 +326,7 @@ def test_forge_errors_are_one_line_without_the_token(
     handler.status = 422
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret_token_value")
     monkeypatch.setenv("GITOPS_GEN_GITHUB_API_URL", url)
-    result = run_cli(
+    result = run_as_dry_run_says(
         "promote",
         "staging",
         "prod",

@@ -7,13 +7,11 @@ from pathlib import Path
 import click
 
 from gitops_gen.commands.options import output_option
+from gitops_gen.commands.promotion_output import check_pr_body, show_outcome
 from gitops_gen.context import AppContext
 from gitops_gen.errors import InputError
-from gitops_gen.output import emit
 from gitops_gen.promote import Options, promote
-from gitops_gen.promote.apply import write_text_atomic
 from gitops_gen.promote.forge import FORGES
-from gitops_gen.promote.text import format_plan
 
 
 @click.command("promote")
@@ -28,10 +26,16 @@ from gitops_gen.promote.text import format_plan
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan and the body; change nothing.")
 @click.option(
-    "--force",
+    "--skip-order",
     is_flag=True,
-    help="Allow a source other than DST's promotedFrom, and re-promoting a rolled-back version.",
+    help="Allow a SRC other than DST's promotedFrom (the body warns reviewers).",
 )
+@click.option(
+    "--allow-rolled-back",
+    is_flag=True,
+    help="Allow promoting again a version a rollback took out of DST.",
+)
+@click.option("--force", is_flag=True, hidden=True)
 @click.option("--branch", metavar="NAME", help="Branch name (default promote/SRC-to-DST/ID).")
 @click.option("--push", "remote", metavar="REMOTE", help="Push the branch to REMOTE (no force).")
 @click.option(
@@ -52,6 +56,8 @@ def promote_command(
     target: str,
     components: tuple[str, ...],
     dry_run: bool,
+    skip_order: bool,
+    allow_rolled_back: bool,
     force: bool,
     branch: str | None,
     remote: str | None,
@@ -65,42 +71,25 @@ def promote_command(
     that differ between SRC and DST; never hosts, replicas, secrets or sync settings. DST's
     environment file is edited in place (comments and formatting kept), DST is re-rendered,
     and branch promote/SRC-to-DST/ID gets one commit with provenance trailers. Your checkout
-    is not changed. Held components and mutable tags into protected environments are not
-    moved; the plan says why. "Nothing to promote" exits 0.
+    is not changed. Held components, mutable tags and dropped digest pins into protected
+    environments are not moved; the plan says why. "Nothing to promote" exits 0. A dry run
+    builds the same change from HEAD and stops before the commit: it lists the same files.
     """
-    if pr_body is not None and not pr_body.parent.is_dir():
-        raise InputError(f"--pr-body {pr_body}: folder {pr_body.parent} does not exist")
+    if force:
+        raise InputError(
+            "--force was split in two: --skip-order promotes out of the promotedFrom order, "
+            "--allow-rolled-back promotes again a version a rollback took out; pass the one "
+            "you mean"
+        )
+    check_pr_body(pr_body)
     options = Options(
         components=components,
-        force=force,
+        skip_order=skip_order,
+        allow_rolled_back=allow_rolled_back,
         dry_run=dry_run,
         branch=branch,
         push=remote,
         open_pr=open_pr,
     )
     outcome = promote(app.root, source, target, options, progress=app.detail)
-    if pr_body is not None and outcome.body and not dry_run:
-        write_text_atomic(pr_body, outcome.body)
-    if output != "text":
-        emit(output, outcome.to_json())
-        return
-    if outcome.status == "nothing":
-        click.echo(outcome.message)
-        if outcome.plan.held:
-            app.info(format_plan(outcome.plan).rstrip())
-        return
-    if dry_run:
-        click.echo(format_plan(outcome.plan))
-        click.echo(outcome.body, nl=False)
-        app.info("dry run: nothing was changed")
-        return
-    app.info(format_plan(outcome.plan).rstrip())
-    app.info(outcome.message)
-    if outcome.rebases:
-        app.info(f"re-planned onto the moved remote {outcome.rebases} time(s)")
-    if outcome.pull_request:
-        app.info(f"pull request: {outcome.pull_request}")
-    if pr_body is not None:
-        app.info(f"pull-request description written to {pr_body}")
-    else:
-        click.echo(outcome.body, nl=False)
+    show_outcome(app, outcome, pr_body, output)

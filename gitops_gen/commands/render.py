@@ -7,9 +7,9 @@ import click
 from gitops_gen.commands.options import environments_argument, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode
-from gitops_gen.model import load_platform
+from gitops_gen.model import Platform, load_platform
 from gitops_gen.output import emit
-from gitops_gen.render import apply_plan, check_plan, plan_render
+from gitops_gen.render import apply_plan, check_plan, layout, plan_render
 
 
 @click.command("render")
@@ -63,8 +63,9 @@ def render_command(
             else:
                 count = len(result.all_paths)
                 differ = "1 file differs" if count == 1 else f"{count} files differ"
+                stale = ", ".join(stale_environments(platform, [p for p, _ in result.all_paths]))
                 app.info(
-                    f"clusters/ is out of date for {envs}: {differ}; "
+                    f"clusters/ is out of date for {stale}: {differ}; "
                     "run 'gitops-gen render' and commit the result"
                 )
         else:
@@ -76,3 +77,24 @@ def render_command(
             )
     if check and not result.up_to_date:
         raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+def stale_environments(platform: Platform, paths: list[str]) -> list[str]:
+    """The environments whose rendered files are among ``paths`` (a cluster's root Application
+    counts for every environment on that cluster); files of no environment are named."""
+    names: set[str] = set()
+    orphans: list[str] = []
+    for path in paths:
+        owners = {
+            env.name
+            for env in platform.environments.values()
+            if path == layout.root_app_file(env.cluster_name)
+            or path.startswith(layout.owned_prefixes(env.cluster_name, env.name))
+        }
+        names |= owners
+        if not owners:
+            orphans.append(path)
+    shown = sorted(names)
+    if orphans:
+        shown.append(f"files of no environment ({', '.join(orphans[:3])})")
+    return shown

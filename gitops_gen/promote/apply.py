@@ -4,25 +4,25 @@ The commit is built in a temporary detached worktree of the base commit: the tar
 environment file is edited there, the target is re-rendered there, and only the target's
 environment file and rendered folders are staged. The person's checkout, index and current
 branch are never modified; the branch appears only once its commit exists (a compare-and-swap
-creation, so two runs can never overwrite each other's branch).
+creation, so two runs can never overwrite each other's branch). A dry run goes through the same
+:func:`build_in` and stops before the commit, so it lists exactly the commit's files.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gitops_gen.errors import GitopsGenError, RepoError
+from gitops_gen.errors import GitopsGenError, InputError, RepoError
 from gitops_gen.gitrepo import GitRepo
 from gitops_gen.model import Environment, Platform, load_platform
-from gitops_gen.promote.diffing import AppDiff, application_of, rendered_diff
+from gitops_gen.promote.diffing import AppDiff, FileChange, application_of, rendered_diff
 from gitops_gen.promote.edit import FieldChange, apply_changes, changes_for
 from gitops_gen.promote.plan import PromotionPlan, plan_moves, promotable_fields
 from gitops_gen.promote.trailers import commit_message
-from gitops_gen.render import apply_plan, layout, plan_render
+from gitops_gen.render import apply_plan, check_plan, layout, plan_render
 from gitops_gen.render.writer import existing_files
 
 
@@ -30,11 +30,22 @@ class PromotionConflict(RepoError):
     """The target moved under the promotion in a way that cannot be merged automatically."""
 
 
+class StaleRender(InputError):
+    """The committed render of the target is not what ``render`` writes for the committed files."""
+
+
 @dataclass(frozen=True)
 class Built:
+    """What one promotion changes: the plan, the rendered diffs and the exact files.
+
+    ``commit`` is empty for a dry run, which stops before the commit and the branch are written
+    (staging in the throwaway worktree leaves only unreferenced blobs, which git's gc prunes).
+    """
+
     plan: PromotionPlan
     commit: str
     diffs: tuple[AppDiff, ...]
+    files: tuple[FileChange, ...]
 
 
 def field_changes(plan: PromotionPlan) -> list[FieldChange]:
@@ -74,26 +85,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def preview(platform: Platform, plan: PromotionPlan) -> list[AppDiff]:
-    """The rendered diff a plan would cause, computed in a scratch copy (dry runs)."""
-    root = platform.root
-    target = platform.environment(plan.target)
-    rel = target.source.relative_to(root).as_posix()
-    new_text = edited_text(target.source.read_text(encoding="utf-8"), plan, rel)
-    scratch = Path(tempfile.mkdtemp(prefix="gitops-gen-preview-"))
-    try:
-        shutil.copytree(root / "environments", scratch / "environments")
-        shutil.copytree(root / "templates", scratch / "templates")
-        (scratch / rel).write_text(new_text, encoding="utf-8")
-        edited = load_platform(scratch)
-        render = plan_render(edited, [plan.target])
-        prefixes = target_paths(target)
-        new = {p: t for p, t in render.files.items() if any(p.startswith(x) for x in prefixes)}
-        return rendered_diff(_rendered(root, target), new, application_of(edited, [plan.target]))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 def rebase_plan(plan: PromotionPlan, target: Environment) -> PromotionPlan:
     """Re-plan ``plan`` against a newer version of its target environment.
 
@@ -116,7 +107,14 @@ def rebase_plan(plan: PromotionPlan, target: Environment) -> PromotionPlan:
     if conflicts:
         raise PromotionConflict("; ".join(conflicts))
     wanted = {m.component: m.after for m in plan.moves}
-    fresh = plan_moves(plan.source, target, wanted, wanted.keys(), forced=plan.forced)
+    fresh = plan_moves(
+        plan.source,
+        target,
+        wanted,
+        wanted.keys(),
+        skip_order=plan.skip_order,
+        allow_rolled_back=plan.allow_rolled_back,
+    )
     return replace(
         fresh,
         held=plan.held + fresh.held,
@@ -129,54 +127,83 @@ def rebase_plan(plan: PromotionPlan, target: Environment) -> PromotionPlan:
     )
 
 
-def build_commit(
+def build_commit(repo: GitRepo, base: str, plan: PromotionPlan) -> Built | None:
+    """Re-plan ``plan`` onto ``base`` (a moved remote) and build its commit there; None when
+    nothing moves any more."""
+    with repo.worktree(base) as wt:
+        platform = load_platform(wt)
+        plan = rebase_plan(plan, platform.environment(plan.target))
+        if plan.empty:
+            return None
+        return build_in(repo, wt, base, plan, platform, commit=True)
+
+
+def build_in(
     repo: GitRepo,
+    wt: Path,
     base: str,
     plan: PromotionPlan,
+    platform: Platform,
     *,
-    replan: bool = False,
-    known: Environment | None = None,
-) -> Built | None:
-    """Build the promotion commit on ``base``; None when (after re-planning) nothing moves.
+    commit: bool,
+) -> Built:
+    """Apply ``plan`` in ``wt`` (a detached worktree of ``base``, loaded as ``platform``).
 
-    ``known`` is the target as loaded from ``base`` by the caller (saves loading it twice).
+    Dry runs and real runs both come here, so the plan, the body and the file list a dry run
+    prints are the commit's; a dry run only skips writing the commit object.
     """
-    with repo.worktree(base) as wt:
-        if replan or known is None:
-            target = load_platform(wt).environment(plan.target)
-            rel = target.source.relative_to(wt).as_posix()
-        else:
-            # the base is the commit ``known`` was loaded from: no need to load it again
-            target = known
-            rel = target.source.relative_to(repo.root).as_posix()
-        if replan:
-            plan = rebase_plan(plan, target)
-            if plan.empty:
-                return None
-        plan = replace(plan, base_commit=base)
-        before = _rendered(wt, target)
-        env_file = wt / rel
-        write_text_atomic(env_file, edited_text(env_file.read_text("utf-8"), plan, rel))
-        edited = load_platform(wt)
-        render = plan_render(edited, [plan.target])
-        apply_plan(wt, render)
-        after = _rendered(wt, target)
-        diffs = rendered_diff(before, after, application_of(edited, [plan.target]))
-        worktree = GitRepo(wt)
-        # 'git add' refuses a pathspec matching nothing: stage only folders that exist now or
-        # held tracked files before (a folder whose files all went away)
-        tracked = worktree.run("ls-files", "--", *target_paths(target)).splitlines()
-        paths = [rel]
-        paths += [
-            p
-            for p in target_paths(target)
-            if (wt / p).exists() or any(t.startswith(p) for t in tracked)
-        ]
-        worktree.run("add", "-A", "--", *paths, what="add")
+    target = platform.environment(plan.target)
+    check_render_current(wt, platform, target, base)
+    plan = replace(plan, base_commit=base)
+    rel = target.source.relative_to(wt).as_posix()
+    before = _rendered(wt, target)
+    env_file = wt / rel
+    write_text_atomic(env_file, edited_text(env_file.read_text("utf-8"), plan, rel))
+    edited = load_platform(wt)
+    apply_plan(wt, plan_render(edited, [plan.target]))
+    after = _rendered(wt, target)
+    diffs = rendered_diff(before, after, application_of(edited, [plan.target]))
+    worktree = GitRepo(wt)
+    # 'git add' refuses a pathspec matching nothing: stage only folders that exist now or
+    # held tracked files before (a folder whose files all went away)
+    tracked = worktree.run("ls-files", "--", *target_paths(target)).splitlines()
+    paths = [rel]
+    paths += [
+        p
+        for p in target_paths(target)
+        if (wt / p).exists() or any(t.startswith(p) for t in tracked)
+    ]
+    worktree.run("add", "-A", "--", *paths, what="add")
+    files = staged_files(worktree, base)
+    if not files:
+        raise GitopsGenError(  # pragma: no cover - the plan said something moves
+            "the promotion changed no file; nothing was committed"
+        )
+    sha = ""
+    if commit:
         tree = worktree.run("write-tree", what="write-tree")
-        if tree == worktree.run("rev-parse", f"{base}^{{tree}}"):
-            raise GitopsGenError(  # pragma: no cover - the plan said something moves
-                "the promotion changed no file; nothing was committed"
-            )
-        commit = worktree.commit_tree(tree, base, commit_message(plan))
-    return Built(plan, commit, tuple(diffs))
+        sha = worktree.commit_tree(tree, base, commit_message(plan))
+    return Built(plan, sha, tuple(diffs), files)
+
+
+def staged_files(worktree: GitRepo, base: str) -> tuple[FileChange, ...]:
+    out = worktree.run("diff", "--cached", "--no-renames", "--name-status", "-z", base)
+    parts = [p for p in out.split("\0") if p]
+    return tuple(FileChange(parts[i][0], parts[i + 1]) for i in range(0, len(parts) - 1, 2))
+
+
+def check_render_current(root: Path, platform: Platform, env: Environment, base: str) -> None:
+    """Refuse to promote on top of a stale render: its commit would carry changes (a hand edit
+    under clusters/, a template change never rendered) that its title, table and trailers do
+    not mention."""
+    prefixes = tuple(target_paths(env))
+    result = check_plan(root, plan_render(platform, [env.name]))
+    stale = [path for path, _ in result.all_paths if path.startswith(prefixes)]
+    if stale:
+        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        count = "1 file differs" if len(stale) == 1 else f"{len(stale)} files differ"
+        raise StaleRender(
+            f"clusters/ at {base[:12]} is stale for {env.name}: {count} from what render "
+            f"writes ({shown}); run 'gitops-gen render {env.name}', commit the result, then "
+            "promote again"
+        )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from gitops_gen.errors import InputError
-from gitops_gen.promote.diffing import AppDiff
+from gitops_gen.promote.diffing import AppDiff, FileChange
 from gitops_gen.promote.plan import PromotionPlan
 
 BODY_CAP = 65_536
@@ -36,6 +36,7 @@ def render_body(
     diffs: Sequence[AppDiff],
     cap: int = BODY_CAP,
     full_diff_hint: str = "",
+    files: Sequence[FileChange] = (),
 ) -> str:
     head = [f"## {title(plan)}", ""]
     short = plan.source_commit[:12] if plan.source_commit else "working tree"
@@ -62,6 +63,8 @@ def render_body(
         head += ["", "### Warnings", ""]
         head += [f"- {w}" for w in plan.warnings]
         head += [f"- _{n}_" for n in notes]
+    if files:
+        head += ["", *file_list(files)]
     head += ["", "### Rendered changes", ""]
     tail = ["", plan_comment(plan), ""]
     fixed = "\n".join(head) + "\n" + "\n".join(tail)
@@ -71,6 +74,17 @@ def render_body(
     if len(body) > cap:  # pragma: no cover - diff_blocks keeps to the budget
         raise AssertionError(f"body is {len(body)} characters, over the cap of {cap}")
     return body
+
+
+_STATUS = {"A": "added", "M": "changed", "D": "deleted"}
+
+
+def file_list(files: Sequence[FileChange]) -> list[str]:
+    """Every file the commit changes, so a reviewer (and a test) can hold the commit to it."""
+    noun = "file" if len(files) == 1 else "files"
+    lines = [f"<details><summary>{len(files)} {noun} changed</summary>", ""]
+    lines += [f"- {_STATUS.get(f.status, f.status)} `{f.path}`" for f in files]
+    return [*lines, "", "</details>"]
 
 
 def diff_blocks(diffs: Sequence[AppDiff], budget: int, full_diff_hint: str = "") -> str:

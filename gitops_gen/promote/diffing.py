@@ -16,6 +16,12 @@ from gitops_gen.render.plan import application_specs
 
 
 @dataclass(frozen=True)
+class FileChange:
+    status: str  # A added, M modified, D deleted (as 'git diff --name-status' says)
+    path: str
+
+
+@dataclass(frozen=True)
 class AppDiff:
     application: str
     paths: tuple[str, ...]

@@ -104,7 +104,8 @@ class PromotionPlan:
     held: tuple[Move, ...] = ()
     blocked: tuple[Move, ...] = ()
     warnings: tuple[str, ...] = ()
-    forced: bool = False
+    skip_order: bool = False  # --skip-order: SRC is not DST's promotedFrom
+    allow_rolled_back: bool = False  # --allow-rolled-back: versions a rollback took out may return
     protected: bool = False
     # provenance, filled in by the caller once known (the plan itself is pure)
     promotion_id: str = ""
@@ -128,7 +129,8 @@ class PromotionPlan:
             "id": self.promotion_id,
             "source": {"environment": self.source, "commit": self.source_commit},
             "target": {"environment": self.target, "baseCommit": self.base_commit},
-            "forced": self.forced,
+            "skipOrder": self.skip_order,
+            "allowRolledBack": self.allow_rolled_back,
             "protected": self.protected,
             "rollbackOf": self.rollback_of,
             "moves": [m.to_json() for m in self.moves],
@@ -155,7 +157,9 @@ class PromotionPlan:
             held=tuple(Move.from_json(m) for m in data["held"]),
             blocked=tuple(Move.from_json(m) for m in data["blocked"]),
             warnings=tuple(str(w) for w in data["warnings"]),
-            forced=bool(data["forced"]),
+            # plans written before the flags were split carry one "forced" for both
+            skip_order=bool(data.get("skipOrder", data.get("forced", False))),
+            allow_rolled_back=bool(data.get("allowRolledBack", data.get("forced", False))),
             protected=bool(data["protected"]),
             promotion_id=str(data["id"]),
             source_commit=str(data["source"]["commit"]),
@@ -165,8 +169,8 @@ class PromotionPlan:
         )
 
 
-def check_pair(source: Environment, target: Environment, force: bool) -> list[str]:
-    """Refuse promotions that skip the declared order (unless forced); warnings otherwise."""
+def check_pair(source: Environment, target: Environment, skip_order: bool) -> list[str]:
+    """Refuse promotions that skip the declared order unless ``skip_order``; else warnings."""
     if source.name == target.name:
         raise InputError(
             f"source and target are both '{source.name}'; name two different environments"
@@ -178,16 +182,19 @@ def check_pair(source: Environment, target: Environment, force: bool) -> list[st
             if target.promoted_from
             else f"'{target.name}' is the start of the promotion chain (no promotedFrom)"
         )
-        if not force:
+        if not skip_order:
             hint = (
                 f"promote {target.promoted_from} -> {target.name}"
                 if target.promoted_from
                 else "promote into an environment promoted from it"
             )
             raise InputError(
-                f"{declared}, not from '{source.name}'; {hint}, or pass --force to skip the order"
+                f"{declared}, not from '{source.name}'; {hint}, or pass --skip-order to "
+                "promote out of order"
             )
-        warnings.append(f"--force: {declared}; this promotion from '{source.name}' skips the order")
+        warnings.append(
+            f"--skip-order: {declared}; this promotion from '{source.name}' skips the order"
+        )
     return warnings
 
 
@@ -209,16 +216,17 @@ def plan_promotion(
     source: Environment,
     target: Environment,
     components: Sequence[str] = (),
-    force: bool = False,
+    skip_order: bool = False,
     rolled_back: Mapping[str, tuple[str, str]] | None = None,
+    allow_rolled_back: bool = False,
 ) -> PromotionPlan:
     """What promoting ``source`` into ``target`` would change.
 
     ``rolled_back`` maps a component to a version a rollback took out of ``target`` (and the
-    rollback's commit): promoting that version again needs ``--force``, so automation cannot
-    silently undo a rollback.
+    rollback's commit): promoting that version again needs ``allow_rolled_back``, so automation
+    cannot silently undo a rollback.
     """
-    warnings = check_pair(source, target, force)
+    warnings = check_pair(source, target, skip_order)
     selected = select_components(target, components)
     return plan_moves(
         source.name,
@@ -226,8 +234,9 @@ def plan_promotion(
         {c.name: promotable_fields(c) for c in source.components},
         selected,
         warnings=warnings,
-        forced=force,
-        rolled_back=None if force else rolled_back,
+        skip_order=skip_order,
+        allow_rolled_back=allow_rolled_back,
+        rolled_back=None if allow_rolled_back else rolled_back,
     )
 
 
@@ -238,7 +247,8 @@ def plan_moves(
     selected: Iterable[str] | None = None,
     *,
     warnings: Sequence[str] = (),
-    forced: bool = False,
+    skip_order: bool = False,
+    allow_rolled_back: bool = False,
     honour_holds: bool = True,
     rolled_back: Mapping[str, tuple[str, str]] | None = None,
 ) -> PromotionPlan:
@@ -247,6 +257,7 @@ def plan_moves(
     moves: list[Move] = []
     held: list[Move] = []
     blocked: list[Move] = []
+    unpinned: list[Move] = []
     for component in target.components:
         if chosen is not None and component.name not in chosen:
             continue
@@ -264,22 +275,36 @@ def plan_moves(
             blocked.append(
                 _with_reason(
                     move,
-                    f"'{move.to_version}' was rolled back in {target.name} by {commit}; "
-                    "pass --force to promote it again",
+                    f"rolled back in {target.name} by {commit}; pass --allow-rolled-back to "
+                    "promote again",
                 )
             )
         elif target.protected and is_mutable(after):
-            shown = move.to_version or "no tag"
             blocked.append(
                 _with_reason(
                     move,
-                    f"'{shown}' is a mutable reference; {target.name} is protected and only "
-                    "takes immutable versions (a release tag or a digest)",
+                    f"a mutable reference; {target.name} is protected and only takes immutable "
+                    "versions (a release tag or a digest)",
+                )
+            )
+        elif drops_pin(before, after) and target.protected:
+            blocked.append(
+                _with_reason(
+                    move,
+                    f"drops the digest pin of {move.from_version}; {target.name} is protected "
+                    "and keeps images pinned: pin the image by digest in the source first",
                 )
             )
         else:
             moves.append(move)
+            if drops_pin(before, after):
+                unpinned.append(move)
     notes = list(warnings)
+    notes.extend(
+        f"{m.component} drops its digest pin: {m.from_version} -> {m.to_version or 'no tag'} "
+        "(the image is no longer pinned to one build)"
+        for m in unpinned
+    )
     notes.extend(f"{m.component} not promoted: {m.reason}" for m in held)
     notes.extend(f"{m.component} blocked: {m.reason}" for m in blocked)
     if target.protected and moves:
@@ -293,9 +318,15 @@ def plan_moves(
         held=tuple(held),
         blocked=tuple(blocked),
         warnings=tuple(notes),
-        forced=forced,
+        skip_order=skip_order,
+        allow_rolled_back=allow_rolled_back,
         protected=target.protected,
     )
+
+
+def drops_pin(before: Mapping[str, str | None], after: Mapping[str, str | None]) -> bool:
+    """An image pinned by digest would afterwards run by tag alone."""
+    return bool(before.get("digest")) and not after.get("digest")
 
 
 def _with_reason(move: Move, reason: str) -> Move:

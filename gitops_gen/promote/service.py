@@ -3,6 +3,10 @@
 Order matters: every check that can refuse (bad names, repository state, identity, branch,
 remote, forge token) runs before anything is created, so a refusal changes nothing. The only
 thing a successful run creates locally is the new branch.
+
+A dry run takes exactly the path of a real run (the plan is made from ``HEAD``, applied and
+re-rendered in a worktree of ``HEAD``, and the files are staged there); it only stops before the
+commit object and the branch are written. So what it prints is what the commit will hold.
 """
 
 from __future__ import annotations
@@ -11,17 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError, RepoError
+from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError
 from gitops_gen.gitrepo import GitRepo, PushRejected
-from gitops_gen.model import Platform, load_platform
+from gitops_gen.model import Environment, Platform, load_platform
 from gitops_gen.promote import forge
-from gitops_gen.promote.apply import Built, PromotionConflict, build_commit, preview
+from gitops_gen.promote.apply import Built, PromotionConflict, build_commit, build_in
 from gitops_gen.promote.body import render_body, title
-from gitops_gen.promote.diffing import AppDiff
-from gitops_gen.promote.edit import read_fields
-from gitops_gen.promote.plan import PromotionPlan, plan_moves, plan_promotion
+from gitops_gen.promote.diffing import FileChange
+from gitops_gen.promote.plan import (
+    PromotionPlan,
+    plan_promotion,
+)
 from gitops_gen.promote.secretkeys import missing_keys
-from gitops_gen.promote.text import format_plan
 from gitops_gen.promote.trailers import (
     new_promotion_id,
     read_history,
@@ -31,13 +36,18 @@ from gitops_gen.promote.trailers import (
 
 MAX_PUSH_ATTEMPTS = 3
 
+# What a promotion reads. Untracked files elsewhere (a pull-request body written next to the
+# checkout, editor backups) cannot change a commit built from HEAD, so they do not block.
+INPUTS = ("environments", "templates", "secrets", ".sops.yaml", "clusters")
+
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Options:
     components: tuple[str, ...] = ()
-    force: bool = False
+    skip_order: bool = False
+    allow_rolled_back: bool = False
     dry_run: bool = False
     branch: str | None = None
     push: str | None = None
@@ -55,6 +65,8 @@ class Outcome:
     pull_request: str | None = None
     rebases: int = 0
     message: str = ""
+    files: tuple[FileChange, ...] = ()
+    notes: tuple[str, ...] = ()  # for the person running it (stderr), not for reviewers
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -65,12 +77,14 @@ class Outcome:
             "remote": self.remote,
             "pullRequest": self.pull_request,
             "rebases": self.rebases,
+            "files": [{"status": f.status, "path": f.path} for f in self.files],
+            "notes": list(self.notes),
             "plan": self.plan.to_json(),
             "body": self.body,
         }
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
@@ -79,17 +93,29 @@ class _Checked:
     repo: GitRepo
     head: str
     base_branch: str | None
+    notes: tuple[str, ...] = ()
 
 
-def _preflight(root: Path, options: Options, default_branch: str) -> tuple[_Checked, str]:
+def preflight(root: Path, options: Options, default_branch: str) -> tuple[_Checked, str]:
     """Every refusal that depends on git, before anything is planned or written."""
     repo = GitRepo(root)
     head = repo.head_sha()
     if options.dry_run:
-        return _Checked(repo, head, repo.current_branch()), options.branch or default_branch
+        notes: tuple[str, ...] = ()
+        state = repo.status(INPUTS)
+        if dirty := sorted({*state.staged, *state.unstaged, *state.untracked}):
+            shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+            notes = (
+                f"uncommitted changes ({shown}) are not part of a promotion: this dry run shows "
+                f"the commit built from HEAD ({head[:12]}), as the real run would",
+            )
+        return _Checked(repo, head, repo.current_branch(), notes), options.branch or default_branch
     base_branch = repo.require_branch()
     repo.identity()
-    repo.require_clean()
+    state = repo.status()
+    if state.staged or state.unstaged:
+        repo.require_clean()
+    repo.require_clean(INPUTS)  # untracked files count only among the tool's inputs
     branch = options.branch or default_branch
     repo.check_branch_name(branch)
     if repo.branch_exists(branch):
@@ -106,40 +132,68 @@ def _preflight(root: Path, options: Options, default_branch: str) -> tuple[_Chec
     return _Checked(repo, head, base_branch), branch
 
 
+def env_at_head(platform: Platform, name: str, head: str) -> Environment:
+    if name not in platform.environments:
+        raise InputError(
+            f"environment '{name}' is not committed at HEAD ({head[:12]}); a promotion is built "
+            f"from HEAD: commit environments/{name}.yaml first"
+        )
+    return platform.environments[name]
+
+
 def promote(
-    root: Path, source: str, target: str, options: Options, progress: Progress = _quiet
+    root: Path, source: str, target: str, options: Options, progress: Progress = quiet
 ) -> Outcome:
     platform = load_platform(root)
     src, dst = platform.environment(source), platform.environment(target)
     promotion_id = new_promotion_id()
     default_branch = f"promote/{source}-to-{target}/{short_id(promotion_id)}"
     # names first (pure), then the repository
-    plan_promotion(src, dst, options.components, options.force)
-    checked, branch = _preflight(root, options, default_branch)
+    plan_promotion(src, dst, options.components, options.skip_order)
+    checked, branch = preflight(root, options, default_branch)
     history = read_history(checked.repo, target)
-    plan = plan_promotion(
-        src, dst, options.components, options.force, rolled_back_versions(history)
-    )
-    plan = replace(
-        plan,
-        promotion_id=promotion_id,
-        source_commit=checked.head,
-        base_commit=checked.head,
-    )
-    if plan.empty:
-        return _nothing(plan, target)
-    secret_warnings, secret_note = missing_keys(
-        platform, src, dst, [m.component for m in plan.moves]
-    )
-    plan = replace(
-        plan,
-        warnings=plan.warnings + tuple(secret_warnings),
-        extra={"secretCheck": secret_note} if secret_note else {},
-    )
-    return _execute(platform, checked, plan, options, branch, progress)
+    with checked.repo.worktree(checked.head) as wt:
+        # the plan is made from HEAD, the commit's base, never from the work tree
+        committed = load_platform(wt)
+        src = env_at_head(committed, source, checked.head)
+        dst = env_at_head(committed, target, checked.head)
+        plan = plan_promotion(
+            src,
+            dst,
+            options.components,
+            options.skip_order,
+            rolled_back_versions(history),
+            options.allow_rolled_back,
+        )
+        plan = replace(
+            plan,
+            promotion_id=promotion_id,
+            source_commit=checked.head,
+            base_commit=checked.head,
+        )
+        if plan.empty:
+            return nothing_outcome(plan, target, checked.notes)
+        secret_warnings, secret_note = missing_keys(
+            committed, src, dst, [m.component for m in plan.moves]
+        )
+        plan = replace(
+            plan,
+            warnings=plan.warnings + tuple(secret_warnings),
+            extra={"secretCheck": secret_note} if secret_note else {},
+        )
+        progress(f"building the commit for {_count(plan)} of {plan.target}")
+        built = build_in(
+            checked.repo, wt, checked.head, plan, committed, commit=not options.dry_run
+        )
+    return finish(checked, built, options, branch, progress)
 
 
-def _nothing(plan: PromotionPlan, target: str) -> Outcome:
+def _count(plan: PromotionPlan) -> str:
+    n = len(plan.moves)
+    return f"{n} component" if n == 1 else f"{n} components"
+
+
+def nothing_outcome(plan: PromotionPlan, target: str, notes: tuple[str, ...] = ()) -> Outcome:
     reasons = []
     if plan.held:
         reasons.append(f"{len(plan.held)} held")
@@ -148,35 +202,44 @@ def _nothing(plan: PromotionPlan, target: str) -> Outcome:
     extra = f" ({', '.join(reasons)}; see the plan)" if reasons else ""
     if plan.blocked:
         # something would have moved but may not: that is a refusal, not a no-op
-        details = "; ".join(f"{m.component}: {m.reason}" for m in plan.blocked)
-        raise InputError(f"nothing can be promoted into {target}: {details}")
-    return Outcome("nothing", plan, message=f"nothing to promote into {target}{extra}")
+        raise InputError(f"nothing can be promoted into {target}: {blocked_summary(plan)}")
+    return Outcome("nothing", plan, message=f"nothing to promote into {target}{extra}", notes=notes)
 
 
-def _execute(
-    platform: Platform,
-    checked: _Checked,
-    plan: PromotionPlan,
-    options: Options,
-    branch: str,
-    progress: Progress,
+def blocked_summary(plan: PromotionPlan) -> str:
+    """One clause per distinct reason, listing its components (not one sentence each)."""
+    by_reason: dict[str, list[str]] = {}
+    for move in plan.blocked:
+        by_reason.setdefault(move.reason, []).append(
+            f"{move.component} {move.to_version or '(no tag)'}"
+        )
+    return "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
+
+
+def finish(
+    checked: _Checked, built: Built, options: Options, branch: str, progress: Progress
 ) -> Outcome:
     repo = checked.repo
+    plan = built.plan
     if options.dry_run:
-        diffs = preview(platform, plan)
-        return Outcome("dry-run", plan, body=_body(plan, diffs, branch), branch=None)
-    progress(f"building the commit for {len(plan.moves)} components of {plan.target}")
-    built = build_commit(repo, checked.head, plan, known=platform.environment(plan.target))
-    assert built is not None
+        return Outcome(
+            "dry-run",
+            plan,
+            body=_body(built, branch),
+            files=built.files,
+            notes=checked.notes,
+            message=f"{title(plan)}: dry run, no branch was created",
+        )
     repo.create_branch(branch, built.commit)
     progress(f"created branch {branch} at {built.commit[:12]}")
     outcome = Outcome(
         "committed",
-        built.plan,
-        body=_body(built.plan, built.diffs, branch),
+        plan,
+        body=_body(built, branch),
         branch=branch,
         commit=built.commit,
-        message=f"{title(built.plan)}: branch {branch}",
+        files=built.files,
+        message=f"{title(plan)}: branch {branch}",
     )
     if not options.push:
         return outcome
@@ -187,7 +250,7 @@ def _execute(
         repo.delete_branch(branch, built.commit)
         return Outcome(
             "nothing",
-            built.plan,
+            plan,
             message=(
                 f"nothing to promote into {plan.target}: {options.push}/{upstream} already has "
                 "these versions; no branch was pushed"
@@ -195,13 +258,14 @@ def _execute(
         )
     if pushed.commit != built.commit:
         repo.move_branch(branch, pushed.commit, built.commit)
-    body = _body(pushed.plan, pushed.diffs, branch)
+    body = _body(pushed, branch)
     outcome = replace(
         outcome,
         status="pushed",
         plan=pushed.plan,
         body=body,
         commit=pushed.commit,
+        files=pushed.files,
         remote=options.push,
         rebases=rebases,
         message=f"{title(pushed.plan)}: pushed {branch} to {options.push}",
@@ -236,7 +300,7 @@ def _push(
         if onto is not None and not repo.is_ancestor(onto, current.commit):
             progress(f"{remote} moved to {onto[:12]}; re-planning the promotion onto it")
             try:
-                rebuilt = build_commit(repo, onto, current.plan, replan=True)
+                rebuilt = build_commit(repo, onto, current.plan)
             except PromotionConflict as exc:
                 raise PromotionConflict(
                     f"cannot rebase onto {remote}/{upstream} ({onto[:12]}): {exc.message}; "
@@ -259,87 +323,11 @@ def _push(
     )
 
 
-def _body(plan: PromotionPlan, diffs: list[AppDiff] | tuple[AppDiff, ...], branch: str) -> str:
+def _body(built: Built, branch: str) -> str:
+    plan = built.plan
     base = plan.base_commit[:12] if plan.base_commit else "HEAD"
     hint = f"gitops-gen diff --base {base} --head {branch} {plan.target}"
-    return render_body(plan, list(diffs), full_diff_hint=hint)
+    return render_body(plan, list(built.diffs), full_diff_hint=hint, files=built.files)
 
 
-# --- rollback ------------------------------------------------------------------------------
-
-
-def resolve_point(repo: GitRepo, env: str, to: str) -> tuple[str, str]:
-    """``--to`` as (commit, label): a promotion id (or unique prefix) into ``env``, or a commit."""
-    history = read_history(repo, env)
-    matches = [e for e in history if e.promotion_id.startswith(to)] if len(to) >= 4 else []
-    ids = {e.promotion_id for e in matches}
-    if len(ids) > 1:
-        raise InputError(f"promotion id '{to}' is ambiguous: {', '.join(sorted(ids))}")
-    if matches:
-        return matches[0].commit, matches[0].promotion_id
-    try:
-        sha = repo.rev_parse(to)
-    except InputError:
-        known = ", ".join(e.promotion_id for e in history[:5]) or "none"
-        raise InputError(
-            f"--to {to}: neither a promotion into {env} nor a commit "
-            f"(recent promotions: {known}; see 'gitops-gen history {env}')"
-        ) from None
-    return sha, sha[:12]
-
-
-def rollback(
-    root: Path, env: str, to: str, options: Options, progress: Progress = _quiet
-) -> Outcome:
-    platform = load_platform(root)
-    target = platform.environment(env)
-    promotion_id = new_promotion_id()
-    checked, branch = _preflight(root, options, f"rollback/{env}/{short_id(promotion_id)}")
-    commit, label = resolve_point(checked.repo, env, to)
-    rel = target.source.relative_to(root).as_posix()
-    earlier = checked.repo.show_file(commit, rel)
-    if earlier is None:
-        raise InputError(f"{rel} does not exist at {commit[:12]}; pick a later point")
-    wanted = {}
-    for component in target.components:
-        fields = read_fields(earlier, component.name, component.kind.value)
-        if any(v is not None for v in fields.values()):
-            wanted[component.name] = fields
-    plan = plan_moves(env, target, wanted, forced=options.force)
-    plan = replace(
-        plan,
-        promotion_id=promotion_id,
-        source_commit=commit,
-        base_commit=checked.head,
-        rollback_of=label,
-    )
-    if plan.empty:
-        if plan.blocked:
-            return _nothing(plan, env)
-        return Outcome(
-            "nothing", plan, message=f"nothing to roll back: {env} already matches {label}"
-        )
-    return _execute(platform, checked, plan, options, branch, progress)
-
-
-# --- for make demo and other callers -------------------------------------------------------
-
-
-def dry_run_report(root: Path, source: str, target: str) -> str:
-    """The plan and the pull-request body a promotion would produce; changes nothing."""
-    try:
-        outcome = promote(root, source, target, Options(dry_run=True))
-    except RepoError:
-        pass  # not a git repository with commits yet (a fresh scaffold): plan from the files
-    else:
-        if outcome.status == "nothing":
-            return outcome.message + "\n"
-        return format_plan(outcome.plan) + "\n" + outcome.body
-    platform = load_platform(root)
-    plan = plan_promotion(platform.environment(source), platform.environment(target))
-    if plan.empty:
-        return f"nothing to promote into {target}\n"
-    return format_plan(plan) + "\n" + _body(plan, preview(platform, plan), "(dry run)")
-
-
-__all__ = ["Options", "Outcome", "PromotionConflict", "dry_run_report", "promote", "rollback"]
+__all__ = ["Options", "Outcome", "PromotionConflict", "promote"]

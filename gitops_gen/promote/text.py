@@ -44,7 +44,7 @@ def format_history(env: str, entries: list[HistoryEntry]) -> str:
     for entry in entries:
         date = entry.date.replace("T", " ")[:16]
         origin = (
-            f"rollback to {entry.rollback_of}"
+            f"to {entry.rollback_of}"
             if entry.kind == "rollback"
             else f"from {entry.source}@{entry.source_commit[:12]}"
         )

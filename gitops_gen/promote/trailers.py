@@ -37,8 +37,9 @@ def commit_message(plan: PromotionPlan) -> str:
             f"{plan.rollback_of} ({plan.source_commit[:12]})."
         )
     else:
+        n = len(plan.moves)
         lines.append(
-            f"Promote {len(plan.moves)} components of {plan.source} "
+            f"Promote {n} {'component' if n == 1 else 'components'} of {plan.source} "
             f"({plan.source_commit[:12]}) to {plan.target}."
         )
     for move in (*plan.held, *plan.blocked):

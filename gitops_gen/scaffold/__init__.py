@@ -7,15 +7,16 @@ so a scaffolded repository renders exactly like the embedded one.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import git
 
-from gitops_gen.errors import InputError
+from gitops_gen.errors import InputError, RepoError
+from gitops_gen.gitrepo import GitRepo
 from gitops_gen.model import load_platform
 from gitops_gen.model.schema import DNS_LABEL
 from gitops_gen.render import apply_plan, plan_render
@@ -45,11 +46,16 @@ creation_rules: []
 """
 
 
+FIRST_COMMIT = "Scaffold with gitops-gen init"
+
+
 @dataclass(frozen=True)
 class ScaffoldResult:
     root: Path
     files: int
     applications: int
+    commit: str | None = None  # the first commit, or None when git has no identity
+    note: str = ""
 
 
 def scaffold_repository(path: Path, platform_name: str) -> ScaffoldResult:
@@ -62,7 +68,10 @@ def scaffold_repository(path: Path, platform_name: str) -> ScaffoldResult:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{path}: already exists and is not empty; choose a new folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.init-", dir=target.parent))
+    # mkdir, not mkdtemp: the folder becomes the repository, so it gets the user's umask
+    # (mkdtemp would leave it 0700, unreadable to the group a team may share it with)
+    staging = target.parent / f".{target.name}.init-{secrets.token_hex(4)}"
+    staging.mkdir()
     try:
         source = resources.files("gitops_gen.scaffold")
         with resources.as_file(source) as source_dir:
@@ -78,6 +87,7 @@ def scaffold_repository(path: Path, platform_name: str) -> ScaffoldResult:
         platform = load_platform(staging)
         plan = plan_render(platform)
         apply_plan(staging, plan)
+        commit, note = _first_commit(staging)
         if target.exists():
             target.rmdir()
         staging.rename(target)
@@ -85,4 +95,23 @@ def scaffold_repository(path: Path, platform_name: str) -> ScaffoldResult:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     applications = sum(len(apps) for apps in plan.applications.values())
-    return ScaffoldResult(root=target.resolve(), files=len(plan.files), applications=applications)
+    return ScaffoldResult(
+        root=target.resolve(),
+        files=len(plan.files),
+        applications=applications,
+        commit=commit,
+        note=note,
+    )
+
+
+def _first_commit(root: Path) -> tuple[str | None, str]:
+    """Commit the scaffold, so 'history', 'diff' and 'promote' work at once. Without a git
+    identity the repository is still created, and the note says how to commit it."""
+    repo = GitRepo(root)
+    try:
+        repo.identity()
+    except RepoError as exc:
+        return None, f"no first commit: {exc.message}; then run 'git add -A && git commit'"
+    repo.run("add", "-A", what="add")
+    repo.run("commit", "-q", "--no-verify", "-m", FIRST_COMMIT, what="commit")
+    return repo.head_sha(), ""

@@ -13,6 +13,7 @@ from gitops_gen.render.layout import root_app_file
 from gitops_gen.secrets.operator import UnencryptedSecretError
 from gitops_gen.validate.argo import ARGO_API_VERSION, check_argo_object
 from gitops_gen.validate.chart import validate_chart_values
+from gitops_gen.validate.crossenv import check_environments
 from gitops_gen.validate.findings import Finding
 from gitops_gen.validate.kube import is_core_object, validate_core
 from gitops_gen.validate.policies import POLICIES
@@ -49,6 +50,7 @@ def validate_platform(
             findings.extend(policy.check(platform, env, rendered))
         findings.extend(validate_chart_values(platform, env))
     findings.extend(validate_secrets(platform, plan.environments))
+    findings.extend(check_environments(platform, plan.environments))
     return sorted(set(findings))
 
 

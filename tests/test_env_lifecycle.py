@@ -1,0 +1,250 @@
+"""`gitops-gen env add/remove/list`: a new environment in the promotion order, comments kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitops_gen.model import load_platform
+from tests.helpers import git, run_cli
+from tests.promote_helpers import assert_refused, rendered_aether, run_as_dry_run_says
+
+QA = ("env", "add", "qa", "--from", "staging", "--cluster", "qa-eu1=https://qa-eu1.example.com")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return rendered_aether(tmp_path / "aether")
+
+
+def _comments(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#") or " # " in line]
+
+
+def test_add_before_prod_copies_rewires_keygens_and_lists_the_secrets(
+    repo: Path, isolated_env: Path
+) -> None:
+    staging = (repo / "environments/staging.yaml").read_text()
+    prod_before = (repo / "environments/prod.yaml").read_text()
+    result = run_cli(*QA, "--before", "prod", repo=repo)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "added qa (environments/qa.yaml, environments/prod.yaml): promoted from staging; "
+        "prod is now promoted from qa\n"
+    )
+    qa = (repo / "environments/qa.yaml").read_text()
+    assert set(_comments(staging)) <= set(_comments(qa))  # every comment kept
+    platform = load_platform(repo)
+    env = platform.environment("qa")
+    assert (env.cluster_name, env.cluster_server) == ("qa-eu1", "https://qa-eu1.example.com")
+    assert env.domain == "qa." + platform.environment("staging").domain.split(".", 1)[1]
+    assert env.promoted_from == "staging" and env.tier == "staging"
+    assert platform.environment("prod").promoted_from == "qa"
+    # prod changed in exactly one line: its promotedFrom
+    changed = [
+        (a, b)
+        for a, b in zip(
+            prod_before.splitlines(),
+            (repo / "environments/prod.yaml").read_text().splitlines(),
+            strict=True,
+        )
+        if a != b
+    ]
+    assert changed == [("promotedFrom: staging", "promotedFrom: qa")]
+    # keygen ran: an identity outside the repository and a .sops.yaml rule for qa
+    key = isolated_env / ".config/gitops-gen/age" / f"{platform.name}-qa.agekey"
+    assert key.is_file() and oct(key.stat().st_mode & 0o777) == "0o600"
+    assert "secrets/qa/" in (repo / ".sops.yaml").read_text()
+    # every required key of every required secret is listed, one command each
+    wanted = {
+        f"  gitops-gen secrets set qa {s.name} {k}" for s in env.required_secrets for k in s.keys
+    }
+    listed = {ln for ln in result.stdout.splitlines() if ln.startswith("  gitops-gen secrets")}
+    assert listed == wanted and wanted
+    assert f"qa needs {len(env.required_secrets)} secrets; set each key with:" in result.stdout
+    # validate now names qa's missing secrets (a finding, not only in 'secrets verify')
+    found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo).stdout)["findings"]
+    assert {f["rule"] for f in found} == {"SEC006"}
+
+
+def test_a_new_environment_promotes_into_prod_as_its_dry_run_says(repo: Path) -> None:
+    assert run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo).exit_code == 0
+    assert run_cli("render", repo=repo).exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "add qa")
+    assert run_cli("env", "list", repo=repo).exit_code == 0
+    result = run_as_dry_run_says("promote", "qa", "prod", repo=repo)
+    assert result.exit_code == 0, result.output
+    assert "## promote(prod): " in result.stdout and " from qa" in result.stdout
+    # and staging, no longer prod's source, needs --skip-order
+    refused = run_cli("promote", "staging", "prod", repo=repo)
+    assert refused.exit_code == 2
+    assert "'prod' is promoted from 'qa', not from 'staging'" in refused.stderr
+
+
+def test_without_keygen_validate_reports_the_missing_secrets(repo: Path) -> None:
+    result = run_cli(*QA, "--no-keygen", repo=repo)
+    assert result.exit_code == 0, result.output
+    assert "promoted from staging\n" in result.stdout
+    assert not (repo / ".sops.yaml").read_text().count("secrets/qa/")
+    found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo).stdout)["findings"]
+    (missing,) = [f for f in found if f["rule"] == "XENV004"]
+    assert missing["location"] == "secrets/qa/"
+    assert missing["message"].startswith("qa has none of its ")
+    assert (
+        "run 'gitops-gen secrets keygen qa', then 'gitops-gen secrets set qa SECRET KEY'"
+        in (missing["message"])
+    )
+
+
+def test_remove_refuses_a_source_and_removes_a_leaf(repo: Path) -> None:
+    assert_refused(
+        repo,
+        "env",
+        "remove",
+        "staging",
+        message=(
+            "error: cannot remove staging: prod is promoted from it; point prod's promotedFrom "
+            "elsewhere first (e.g. to dev)"
+        ),
+    )
+    assert run_cli(*QA, "--no-keygen", repo=repo).exit_code == 0
+    assert run_cli("render", repo=repo).exit_code == 0
+    assert (repo / "clusters/qa-eu1/apps/qa").is_dir()
+    result = run_cli("env", "remove", "qa", repo=repo)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "removed qa: environments/qa.yaml, clusters/qa-eu1/\n"
+    assert not (repo / "environments/qa.yaml").exists()
+    assert not (repo / "clusters/qa-eu1").exists()
+    assert run_cli("render", "--check", repo=repo).exit_code == 0
+    assert run_cli("validate", repo=repo).exit_code == 0
+
+
+def test_list_shows_the_promotion_order(repo: Path) -> None:
+    assert run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo).exit_code == 0
+    data = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)
+    assert data["schemaVersion"] == "gitops-gen.io/env-list/v1"
+    rows = data["environments"]
+    assert [(r["name"], r["promotedFrom"]) for r in rows] == [
+        ("dev", None),
+        ("staging", "dev"),
+        ("qa", "staging"),
+        ("prod", "qa"),
+    ]
+    prod = rows[-1]
+    assert (prod["tier"], prod["protected"], prod["cluster"]) == ("prod", True, "prod-eu1")
+    table = run_cli("env", "list", repo=repo).stdout.splitlines()
+    assert table[0].split() == [
+        "ORDER",
+        "NAME",
+        "PROMOTEDFROM",
+        "TIER",
+        "PROTECTED",
+        "CLUSTER",
+        "NAMESPACE",
+    ]
+    assert table[3].split() == ["3", "qa", "staging", "staging", "no", "qa-eu1", "aether"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            (*QA[:2], "staging", *QA[3:]),
+            "error: environment 'staging' already exists (environments/staging.yaml); pick "
+            "another name or 'gitops-gen env remove staging' first",
+        ),
+        (
+            ("env", "add", "QA", *QA[3:]),
+            "error: environment name 'QA' must be a DNS label (lower-case letters, digits and "
+            "'-'); it becomes the file name environments/<name>.yaml",
+        ),
+        (
+            ("env", "add", "qa", "--from", "stagin", *QA[5:]),
+            "error: --from stagin: unknown environment; did you mean 'staging'? "
+            "(environments: dev, prod, staging)",
+        ),
+        (
+            (*QA, "--before", "prd"),
+            "error: --before prd: unknown environment; did you mean 'prod'? "
+            "(environments: dev, prod, staging)",
+        ),
+        (
+            (*QA[:6], "qa-eu1"),
+            "error: --cluster qa-eu1: expected NAME=URL, e.g. "
+            "qa-eu1=https://qa-eu1.k8s.example.com",
+        ),
+        (
+            (*QA[:6], "qa-eu1=http://qa-eu1.example.com"),
+            "error: --cluster qa-eu1=http://qa-eu1.example.com: the API server URL must start "
+            "with https://",
+        ),
+        (
+            ("env", "add", "qa", "--from", "prod", *QA[5:]),
+            "error: --domain is needed: prod's domain aether.example.com does not start with "
+            "'prod.', so the new one cannot be derived from it",
+        ),
+        (
+            (*QA, "--namespace", "Aether"),
+            "error: --namespace Aether: must be a DNS label",
+        ),
+        (
+            ("env", "remove", "qa"),
+            "error: env remove qa: unknown environment (environments: dev, prod, staging)",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    repo: Path, args: tuple[str, ...], message: str
+) -> None:
+    assert_refused(repo, *args, message=message)
+
+
+def test_an_existing_identity_is_never_overwritten(repo: Path, isolated_env: Path) -> None:
+    platform = load_platform(repo)
+    key = isolated_env / ".config/gitops-gen/age" / f"{platform.name}-qa.agekey"
+    key.parent.mkdir(parents=True)
+    key.write_text("# someone's key\n")
+    assert_refused(
+        repo,
+        *QA,
+        message=(
+            f"error: an age identity for qa already exists at {key}; move it away or pass "
+            "--no-keygen (and add its recipient with 'gitops-gen secrets keygen')"
+        ),
+    )
+    assert key.read_text() == "# someone's key\n"
+
+
+def test_a_tier_outside_the_allowed_ones_names_them(repo: Path) -> None:
+    result = run_cli(*QA, "--tier", "qa", repo=repo)
+    assert result.exit_code == 2
+    assert "'qa' is not one of 'dev', 'staging', 'prod'" in result.stderr
+    (repo / "environments/staging.yaml").write_text(
+        (repo / "environments/staging.yaml").read_text().replace("tier: staging", "tier: qa")
+    )
+    result = run_cli("validate", repo=repo)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: environments/staging.yaml:2: tier: expected one of 'dev', 'staging' or 'prod', "
+        "found 'qa'\n"
+    )
+
+
+def test_add_before_the_start_of_the_chain(repo: Path) -> None:
+    args = ("env", "add", "pre", "--from", "dev", "--cluster", "pre-eu1=https://pre.example.com")
+    result = run_cli(*args, "--before", "dev", "--no-keygen", repo=repo)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "added pre (environments/pre.yaml, environments/dev.yaml): the start of the promotion "
+        "chain; dev is now promoted from pre\n"
+    )
+    pre = (repo / "environments/pre.yaml").read_text()
+    assert pre.startswith(
+        "# pre: added with 'gitops-gen env add pre --from dev'.\n"
+        "# The comments below were copied from environments/dev.yaml.\n"
+    )
+    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)["environments"]
+    assert [r["name"] for r in rows] == ["pre", "dev", "staging", "prod"]
