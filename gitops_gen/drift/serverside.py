@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitops_gen.drift.canonical import Tokens, element_key, merge_key
+from gitops_gen.drift.canonical import Tokens, element_key, is_zero, merge_key
 
 FIELD_MANAGER = "gitops-gen-drift"
 
 
 def project(result: Any, desired: Any, tokens: Tokens = ()) -> Any:
-    """``result`` reduced to the fields ``desired`` sets (the server's spelling of them)."""
+    """``result`` reduced to the fields ``desired`` sets (the server's spelling of them).
+
+    A ``false``/``0``/``""`` the server would not store (a Go non-pointer field) is dropped:
+    what is left must be live exactly, so a removed ``allowPrivilegeEscalation: false`` is
+    drift and a ``hostNetwork: false`` that was never stored is not.
+    """
     if isinstance(desired, dict):
         if not isinstance(result, dict):
             return desired
         return {
             key: project(result[key], value, (*tokens, key)) if key in result else value
             for key, value in desired.items()
+            if key in result or not _unstored(value)
         }
     if isinstance(desired, list):
         if not isinstance(result, list):
@@ -43,3 +49,7 @@ def project(result: Any, desired: Any, tokens: Tokens = ()) -> Any:
             ]
         return result
     return result
+
+
+def _unstored(value: Any) -> bool:
+    return value is None or value == "" or is_zero(value) or value == {} or value == []
