@@ -445,44 +445,6 @@ def test_forbidden_type_is_one_error_and_the_rest_is_audited(
     assert [(f["ref"]["name"], f["path"]) for f in drift] == [("settings", "/data/mode")]
 
 
-def test_api_server_stopped_mid_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_gen.drift import live
-    from tests.kubecluster import KubeCluster
-
-    repo = copy_aether(tmp_path / "repo")
-    objects = [
-        o for o in fixture_objects("default") if o["kind"] in ("ConfigMap", "Service", "Deployment")
-    ]
-    manifests = write_manifests(tmp_path / "m", objects)
-    with KubeCluster(controller_manager=False, install_crds=False) as cluster:
-        original = live.LiveCluster.list
-
-        def list_then_stop(self: live.LiveCluster, resource: Any, namespace: Any) -> Any:
-            items = original(self, resource, namespace)
-            cluster.stop()  # the first LIST succeeded; the server is gone for the next
-            return items
-
-        monkeypatch.setattr(live.LiveCluster, "list", list_then_stop)
-        result = run_cli(
-            "drift",
-            ENV,
-            "--manifests",
-            str(manifests),
-            "-n",
-            "default",
-            "--concurrency",
-            "1",
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            repo=repo,
-        )
-        server = cluster.server
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(f"error: cannot reach the API server at {server}")
-    assert "Traceback" not in result.output
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
 def test_rendered_environment_audited_with_its_own_service_account(
     kubeconfig: Path, repo: Path, tmp_path: Path
 ) -> None:

@@ -131,7 +131,18 @@ def run_audit(
             for ref, obj in listed
             if ref.kind == "Secret" and ref.group == "" and ref.namespace == state.namespace
         }
-        if ("", "Secret", state.namespace) not in live.failed:
+        listed_secrets = any(
+            r.group == "" and r.kind == "Secret" and n == state.namespace for r, n in scopes
+        )
+        if not listed_secrets and cluster.stopped is not None:
+            result.findings.append(
+                _type_error(
+                    ObjectRef("", "v1", "Secret", state.namespace, ""),
+                    cluster.stopped.rule,
+                    f"{cluster.stopped.message}; the required Secrets were not checked",
+                )
+            )
+        elif ("", "Secret", state.namespace) not in live.failed:
             for requirement in state.requirements:
                 ref = ObjectRef("", "v1", "Secret", state.namespace, requirement.name)
                 result.objects.append(AuditedObject(ref, ""))
