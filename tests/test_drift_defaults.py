@@ -20,7 +20,7 @@ from gitops_gen.drift.findings import ObjectRef
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.orphans import orphan_findings
 from gitops_gen.drift.schema import GroupVersionSchema, KindSchema, SchemaSource
-from gitops_gen.drift.serverside import project
+from gitops_gen.drift.serverside import project, shape, zero_storage
 from gitops_gen.errors import InputError
 
 REF = "#/components/schemas/"
@@ -364,3 +364,37 @@ def test_bad_mask_key_file(tmp_path: Path, content: bytes | None, message: str) 
         load_mask_key(key)
     assert message in str(error.value) and str(key) in str(error.value)
     assert "openssl rand -hex 32" in str(error.value)
+
+
+def test_zero_storage_learnt_from_a_dry_run() -> None:
+    desired = _deployment(
+        {"hostNetwork": False, "automountServiceAccountToken": False},
+        {"securityContext": {"allowPrivilegeEscalation": False}, "stdin": False},
+    )
+    # what the server returns: the pointers are stored, the non-pointer zero values are not
+    result = copy.deepcopy(desired)
+    pod = result["spec"]["template"]["spec"]
+    del pod["hostNetwork"]
+    del pod["containers"][0]["stdin"]
+    pod["containers"][0]["terminationMessagePath"] = "/dev/termination-log"
+    learnt = zero_storage(desired, result)
+    template = ("spec", "template", "spec")
+    assert learnt == {
+        (*template, "hostNetwork"): False,
+        (*template, "automountServiceAccountToken"): True,
+        (*template, "containers", 0, "securityContext", "allowPrivilegeEscalation"): True,
+        (*template, "containers", 0, "stdin"): False,
+    }
+    # and the comparison uses it where the schema has no default
+    live = copy.deepcopy(result)
+    del live["spec"]["template"]["spec"]["automountServiceAccountToken"]
+    prepared = prepare_desired(desired)
+    diffs = compare_object(
+        ObjectRef.of(prepared),
+        prepared,
+        live,
+        zero_stored=lambda tokens: learnt.get(shape(tokens)),
+    )
+    assert [("/".join(map(str, d.tokens)), d.type.value) for d in diffs] == [
+        ("spec/template/spec/automountServiceAccountToken", "missing")
+    ]

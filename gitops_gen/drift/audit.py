@@ -34,7 +34,7 @@ from gitops_gen.drift.mask import Masker, decode_secret_data, is_secret_path
 from gitops_gen.drift.orphans import orphan_findings
 from gitops_gen.drift.schema import KindSchema, SchemaSource
 from gitops_gen.drift.secrets import secret_findings
-from gitops_gen.drift.serverside import FIELD_MANAGER, project
+from gitops_gen.drift.serverside import FIELD_MANAGER, project, shape, zero_storage
 
 Identity = tuple[str, str, str, str]
 Scope = tuple[ResourceType, str | None]
@@ -87,6 +87,7 @@ def run_audit(
     dry_runs = _dry_runs(cluster, desired, live, options) if options.server_side else {}
     result.warnings.extend(w for w in dry_runs.values() if isinstance(w, str))
     schemas = _Schemas(cluster, result.warnings)
+    storage = _ZeroStorage(cluster, result.warnings)
 
     app_of: dict[Identity, str] = {}
     for index, item in enumerate(desired):
@@ -102,7 +103,7 @@ def run_audit(
             result.objects.append(AuditedObject(item.ref, app))
             try:
                 findings = _audit_object(
-                    item, app, live, rules, scaled, dry_runs, masker, options, schemas
+                    item, app, live, rules, scaled, dry_runs, masker, options, schemas, storage
                 )
             except AuditStopped as stopped:
                 findings = [_stopped_finding(item.ref, app, stopped)]
@@ -160,6 +161,57 @@ def run_audit(
     if cluster.stopped is not None:
         result.stopped = cluster.stopped.message
     return result.sorted()
+
+
+class _ZeroStorage:
+    """Fast mode's answer to "does the server store a false/0/\"\" there?", for fields whose
+    schema has no default: one server-side-apply dry run (nothing is persisted) of the first
+    object that asks, learnt per kind and field for the rest of the run. An auditor allowed to
+    read only (no ``patch``) cannot dry-run: such a field is then taken as absent, and a warning
+    says which kind could not be decided.
+    """
+
+    def __init__(self, cluster: LiveCluster, warnings: list[str]) -> None:
+        self._cluster = cluster
+        self._warnings = warnings
+        self._known: dict[tuple[str, str], dict[Tokens, bool]] = {}
+        self._asked: set[Identity] = set()
+        self._refused: set[tuple[str, str]] = set()
+
+    def lookup(self, item: DesiredObject) -> Callable[[Tokens], bool | None]:
+        kind = (item.ref.group, item.ref.kind)
+
+        def stored(tokens: Tokens) -> bool | None:
+            known = self._known.setdefault(kind, {})
+            place = shape(tokens)
+            if place not in known and item.ref.identity not in self._asked:
+                self._learn(item, known)
+            return known.get(place)
+
+        return stored
+
+    def _learn(self, item: DesiredObject, known: dict[Tokens, bool]) -> None:
+        self._asked.add(item.ref.identity)
+        kind = (item.ref.group, item.ref.kind)
+        if kind in self._refused:
+            return
+        resource = self._cluster.resource(item.ref.api_version, item.ref.kind)
+        if resource is None:
+            return
+        try:
+            result = self._cluster.dry_run_apply(resource, item.obj, FIELD_MANAGER)
+        except ApiRequestError as exc:
+            if exc.status == 401 or exc.status >= 500:
+                raise
+            self._refused.add(kind)
+            self._warnings.append(
+                f'{item.ref.kind}{"." + item.ref.group if item.ref.group else ""}: a false/0/"" '
+                f"field absent live could not be checked ({exc.message}); it was taken as absent "
+                "(allow dry runs, i.e. patch, or use --server-side)"
+            )
+            return
+        for place, value in zero_storage(item.obj, strip_object(result)).items():
+            known.setdefault(place, value)
 
 
 def _stopped_finding(ref: ObjectRef, app: str, stopped: AuditStopped) -> Finding:
@@ -386,6 +438,7 @@ def _audit_object(
     masker: Masker,
     options: AuditOptions,
     schemas: _Schemas,
+    storage: _ZeroStorage,
 ) -> list[Finding]:
     ref = item.ref
     entry = live.objects.get(ref.identity)
@@ -418,7 +471,12 @@ def _audit_object(
     findings = [
         _finding(ref, diff, app, masker)
         for diff in compare_object(
-            ref, desired_obj, stripped, schemas.lookup(ref), projected=isinstance(dry_run, dict)
+            ref,
+            desired_obj,
+            stripped,
+            schemas.lookup(ref),
+            projected=isinstance(dry_run, dict),
+            zero_stored=storage.lookup(item),
         )
         if not is_ignored(diff.tokens, ignored)
     ]

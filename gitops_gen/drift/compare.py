@@ -5,9 +5,12 @@ A desired field must be present live with an equal value; fields only live has a
 elements of keyed lists (containers, env, ports ...), the keys of ConfigMap/Secret data, and
 an Argo CD Application's spec (what "override in the UI" changes).
 
-A desired ``false``/``0``/``""`` absent live is drift unless absence means that value: the
-field's schema default equals it (see :mod:`schema`). Without a schema (a server that publishes
-none), the older rule applies: in built-in kinds such values count as absent.
+A desired ``false``/``0``/``""`` absent live is drift unless absence means that value to the
+server. Decided per field: a key of a map is data (drift); a schema default (see :mod:`schema`)
+decides when the schema has one; otherwise ``zero_stored`` says whether the server stores that
+value at that place (a Go pointer field does, a non-pointer ``omitempty`` one cannot), as learnt
+from a server-side-apply dry run. When nothing can tell, the older rule applies: ``""`` and, in
+built-in kinds, ``false``/``0`` count as absent.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from gitops_gen.drift.schema import UNKNOWN, FieldInfo, KindSchema
 
 # The kind's schema, asked for only when a comparison needs it (it may cost a request).
 SchemaLookup = Callable[[], KindSchema | None]
+# Does the server store a false/0/"" at this field (True), drop it (False), or is it unknown?
+ZeroStored = Callable[[Tokens], bool | None]
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,16 @@ def _no_schema() -> KindSchema | None:
     return None
 
 
+def _unknown_storage(tokens: Tokens) -> bool | None:
+    return None
+
+
 @dataclass
 class _Walker:
     ref: ObjectRef
     core: bool
     schema_lookup: SchemaLookup = _no_schema
+    zero_stored: ZeroStored = _unknown_storage
     # desired is a server-side dry run's result: every scalar it holds is one the server stores
     projected: bool = False
     diffs: list[Diff] = field(default_factory=list)
@@ -72,10 +82,13 @@ class _Walker:
         if self.projected or not (is_zero(desired) or desired == ""):
             return False
         info = self.field_info(tokens)
-        if info.known:
-            # a map's key is data (a label with an empty value); a field is absent only when
-            # absence means the same value to the server
-            return not info.map_entry and info.has_default and _same(info.default, desired)
+        if info.map_entry:
+            return False  # a map's key is data (a label with an empty value)
+        if info.has_default:
+            return _same(info.default, desired)
+        stored = self.zero_stored(tokens)
+        if stored is not None:
+            return not stored
         return desired == "" or (self.core and is_zero(desired))
 
     def is_quantity(self, tokens: Tokens) -> bool:
@@ -190,12 +203,19 @@ def compare_object(
     schema: SchemaLookup = _no_schema,
     *,
     projected: bool = False,
+    zero_stored: ZeroStored = _unknown_storage,
 ) -> list[Diff]:
     """Differences between a prepared desired object and a stripped live one.
 
     ``projected``: ``desired`` is a server-side dry run projected onto the manifest's fields.
     """
-    walker = _Walker(ref, core=is_core_group(ref.group), schema_lookup=schema, projected=projected)
+    walker = _Walker(
+        ref,
+        core=is_core_group(ref.group),
+        schema_lookup=schema,
+        zero_stored=zero_stored,
+        projected=projected,
+    )
     # the object was found by apiVersion and kind; versions may differ between reads
     body = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}
     walker.walk_dict(body, live, (), False)
