@@ -110,6 +110,11 @@ def _diff(desired: dict[str, Any], live: dict[str, Any], **kw: Any) -> list[tupl
     ]
 
 
+def _stores_every_zero(tokens: Any) -> bool:
+    """A dry run's answer as for pointer fields: the zero value would be stored."""
+    return True
+
+
 def _deployment(pod: dict[str, Any], container: dict[str, Any], **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
@@ -138,6 +143,10 @@ def test_field_info_follows_references_and_reads_defaults() -> None:
     assert not schema.field(("spec", "nonsense")).known
 
 
+def _no_question(tokens: Any) -> bool:
+    raise AssertionError(f"asked about {tokens}")
+
+
 def test_removed_false_is_drift_unless_the_default_is_false() -> None:
     desired = _deployment(
         {"automountServiceAccountToken": False, "hostNetwork": False},
@@ -150,14 +159,15 @@ def test_removed_false_is_drift_unless_the_default_is_false() -> None:
     pod = live["spec"]["template"]["spec"]
     del pod["hostNetwork"]
     del live["spec"]["paused"]
-    assert _diff(desired, live) == []
+    # the schema's default (false) decides: no dry run is asked about these
+    assert _diff(desired, live, zero_stored=_no_question) == []
     # someone removed the pointer fields (and the empty label)
     del pod["automountServiceAccountToken"]
     del pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"]
     del pod["containers"][0]["workingDir"]
     del live["spec"]["revisionHistoryLimit"]
     del live["metadata"]["labels"]["tier"]
-    assert sorted(_diff(desired, live)) == [
+    assert sorted(_diff(desired, live, zero_stored=_stores_every_zero)) == [
         ("missing", "metadata/labels/tier"),
         ("missing", "spec/revisionHistoryLimit"),
         ("missing", "spec/template/spec/automountServiceAccountToken"),
@@ -380,6 +390,7 @@ def test_zero_storage_learnt_from_a_dry_run() -> None:
     learnt = zero_storage(desired, result)
     template = ("spec", "template", "spec")
     assert learnt == {
+        ("metadata", "labels", "tier"): True,
         (*template, "hostNetwork"): False,
         (*template, "automountServiceAccountToken"): True,
         (*template, "containers", 0, "securityContext", "allowPrivilegeEscalation"): True,
