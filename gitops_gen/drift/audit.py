@@ -167,8 +167,8 @@ class _ZeroStorage:
     """Fast mode's answer to "does the server store a false/0/\"\" there?", for fields whose
     schema has no default: one server-side-apply dry run (nothing is persisted) of the first
     object that asks, learnt per kind and field for the rest of the run. An auditor allowed to
-    read only (no ``patch``) cannot dry-run: such a field is then taken as absent, and a warning
-    says which kind could not be decided.
+    read only (no ``patch``) cannot dry-run: the comparison then goes by the default the field's
+    description states, and a warning names the kind.
     """
 
     def __init__(self, cluster: LiveCluster, warnings: list[str]) -> None:
@@ -206,8 +206,9 @@ class _ZeroStorage:
             self._refused.add(kind)
             self._warnings.append(
                 f'{item.ref.kind}{"." + item.ref.group if item.ref.group else ""}: a false/0/"" '
-                f"field absent live could not be checked ({exc.message}); it was taken as absent "
-                "(allow dry runs, i.e. patch, or use --server-side)"
+                f"field absent live could not be checked with a dry run ({exc.message}); "
+                "it was decided by the default its description states, else reported "
+                "(use --server-side with an identity allowed to patch for exact results)"
             )
             return
         for place, value in zero_storage(item.obj, strip_object(result)).items():

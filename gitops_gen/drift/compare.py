@@ -9,8 +9,10 @@ A desired ``false``/``0``/``""`` absent live is drift unless absence means that 
 server. Decided per field: a key of a map is data (drift); a schema default (see :mod:`schema`)
 decides when the schema has one; otherwise ``zero_stored`` says whether the server stores that
 value at that place (a Go pointer field does, a non-pointer ``omitempty`` one cannot), as learnt
-from a server-side-apply dry run. When nothing can tell, the older rule applies: ``""`` and, in
-built-in kinds, ``false``/``0`` count as absent.
+from a server-side-apply dry run. When the server cannot be asked (a read-only auditor), the
+default the field's description states ("Default to false.") decides, else absence is drift;
+without any schema the older rule applies: ``""`` and, in built-in kinds, ``false``/``0`` count
+as absent.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class _Walker:
         stored = self.zero_stored(tokens)
         if stored is not None:
             return not stored
+        if info.known:
+            # the server could not be asked: what the API documents absence to mean
+            return info.stated_default is not None and _same(info.stated_default, desired)
         return desired == "" or (self.core and is_zero(desired))
 
     def is_quantity(self, tokens: Tokens) -> bool:

@@ -18,6 +18,7 @@ and only when a comparison needs it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ QUANTITY_SCHEMA = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 # what tells a quantity from a plain int-or-string (a port, "25%").
 _QUANTITY_PATTERN_MARK = "[KMGTPE]i"
 _REF_PREFIX = "#/components/schemas/"
+# "Default to false.", "Defaults to 0 (...)", "Default is false." in a field's description: what
+# the API documents absence to mean, for when the server cannot be asked (see compare).
+_STATED_DEFAULT = re.compile(r'\bDefaults? (?:to|is) (false\b|true\b|-?\d+\b|"")')
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class FieldInfo:
     has_default: bool = False
     default: Any = None
     quantity: bool = False
+    # the default the description states ("Default to false."), when it states one
+    stated_default: Any = None
 
 
 UNKNOWN = FieldInfo()
@@ -111,7 +117,20 @@ class KindSchema:
             has_default=has_default and not map_entry,
             default=default,
             quantity=_is_quantity(target, name),
+            stated_default=_stated_default(str(node.get("description") or "")),
         )
+
+
+def _stated_default(description: str) -> Any:
+    match = _STATED_DEFAULT.search(description)
+    if match is None:
+        return None
+    text = match[1]
+    if text == '""':
+        return ""
+    if text in ("false", "true"):
+        return text == "true"
+    return int(text)
 
 
 def _is_quantity(node: dict[str, Any], name: str) -> bool:
