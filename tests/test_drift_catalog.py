@@ -182,7 +182,7 @@ def _hpa(name: str, namespace: str) -> dict[str, Any]:
     metrics = [
         metric(
             "Resource",
-            {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 0 + 70}},
+            {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
         ),
         metric(
             "Resource",
@@ -435,8 +435,8 @@ def catalog(namespace: str) -> list[Case]:
 
 
 def _kubectl(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECTL_EXTERNAL_DIFF": ""}
-    env.pop("KUBECTL_EXTERNAL_DIFF")
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    env.pop("KUBECTL_EXTERNAL_DIFF", None)  # the plain `diff -u -N` output is parsed
     done = subprocess.run([KUBECTL, *args], capture_output=True, text=True, env=env, check=False)
     if check and done.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {done.stderr}")
@@ -510,7 +510,7 @@ SCORES: dict[str, dict[str, Any]] = {}
 
 @pytest.fixture
 def catalog_applied(
-    request: pytest.FixtureRequest, kubeconfig: Path, namespace: str, tmp_path: Path
+    kubeconfig: Path, namespace: str, tmp_path: Path
 ) -> Iterator[tuple[Kube, list[Case], Path, str]]:
     kube = Kube(kubeconfig)
     cases = catalog(namespace)
