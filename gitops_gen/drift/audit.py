@@ -201,8 +201,6 @@ class _ZeroStorage:
         try:
             result = self._cluster.dry_run_apply(resource, item.obj, FIELD_MANAGER)
         except ApiRequestError as exc:
-            if exc.status == 401 or exc.status >= 500:
-                raise
             self._refused.add(kind)
             self._warnings.append(
                 f'{item.ref.kind}{"." + item.ref.group if item.ref.group else ""}: a false/0/"" '
@@ -337,8 +335,6 @@ def _list_all(cluster: LiveCluster, scopes: set[Scope], options: AuditOptions) -
         except AuditStopped as stopped:
             return scope, stopped
         except ApiRequestError as exc:
-            if exc.status in (401,) or exc.status >= 500:
-                raise
             return scope, exc
 
     workers = max(1, min(options.concurrency, len(ordered) or 1))
@@ -414,8 +410,6 @@ def _dry_runs(
         except AuditStopped as stopped:
             return item.ref.identity, stopped
         except ApiRequestError as exc:
-            if exc.status == 401 or exc.status >= 500:
-                raise
             return item.ref.identity, (
                 f"{item.ref.display()}: {exc.message}; compared without the server's defaults"
             )

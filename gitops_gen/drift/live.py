@@ -2,10 +2,10 @@
 
 Only this module talks to the API server. Every request is counted. Transport failures and
 HTTP errors are translated here, at the boundary, into the tool's own errors naming the
-request: :class:`ClusterUnreachable` and :class:`DeadlineExceeded` (the audit stops: what was
-audited is reported, the rest becomes ``error`` findings, exit 2), :class:`ApiRequestError`
-(fatal: exit 2) or :class:`Forbidden`/:class:`NotServed` (one type cannot be audited: an
-``error`` finding).
+request: :class:`ClusterUnreachable`, :class:`DeadlineExceeded` and :class:`ServerFailed`
+(401, 5xx) stop the audit (what was audited is reported, the rest becomes ``error`` findings,
+exit 2); :class:`Forbidden`/:class:`NotServed` mean one type cannot be audited (an ``error``
+finding); any other :class:`ApiRequestError` is for the caller to judge.
 
 Once the server has failed to answer, every later request fails at once with the same error,
 so an audit stops in one timeout, not one per remaining request.
@@ -49,6 +49,16 @@ class DeadlineExceeded(AuditStopped):
     """The audit's --deadline passed."""
 
     rule = "audit/deadline"
+
+
+class ServerFailed(AuditStopped):
+    """The API server refused the credentials (401) or failed (5xx): nothing later will work."""
+
+    rule = "audit/server-error"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ApiRequestError(ExternalToolError):
@@ -225,9 +235,11 @@ class LiveCluster:
         message = _status_message(payload) or str(response.reason)
         text = f"{what}: HTTP {status} from the API server: {message}"
         if status == 401:
-            raise ApiRequestError(
-                f"{text}; the credentials in the kubeconfig are not accepted", status
+            raise self._stop(
+                ServerFailed(f"{text}; the credentials in the kubeconfig are not accepted", status)
             )
+        if status >= 500:
+            raise self._stop(ServerFailed(text, status))
         if status == 403:
             raise Forbidden(text, status)
         if status == 404:
