@@ -386,22 +386,18 @@ def catalog(namespace: str) -> list[Case]:
     )
     # bare Pods (Helm test hooks): admission adds a token volume, its mounts, tolerations
     cases.append(Case(_bare_pod("pod-clean", namespace)))
-    cases.append(
-        Case(
-            _bare_pod(
-                "pod-tolerations",
-                namespace,
-                tolerations=[
-                    {
-                        "key": "dedicated",
-                        "operator": "Equal",
-                        "value": "test",
-                        "effect": "NoSchedule",
-                    }
-                ],
-            )
-        )
+    with_volume = _bare_pod(
+        "pod-volume-tolerations",
+        namespace,
+        volumes=[{"name": "scratch", "emptyDir": {}}],
+        tolerations=[
+            {"key": "dedicated", "operator": "Equal", "value": "test", "effect": "NoSchedule"}
+        ],
     )
+    with_volume["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "scratch", "mountPath": "/tmp"}
+    ]
+    cases.append(Case(with_volume))
     cases.append(
         Case(
             _bare_pod("pod-no-token", namespace, automountServiceAccountToken=False),

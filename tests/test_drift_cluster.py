@@ -355,7 +355,7 @@ def test_mask_key_file_makes_secret_findings_byte_identical(
         runs = [applied_once.drift("-o", fmt, "--mask-key-file", str(key)) for _ in range(2)]
         assert [r.exit_code for r in runs] == [1, 1], runs[0].output
         assert runs[0].stdout == runs[1].stdout
-        assert "<secret:" in runs[0].stdout and "changed-by-hand" not in runs[0].output
+        assert "secret:" in runs[0].stdout and "changed-by-hand" not in runs[0].output
     short = tmp_path / "short.key"
     short.write_text("abc\n")
     bad = applied_once.drift("--mask-key-file", str(short))

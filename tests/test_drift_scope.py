@@ -3,7 +3,8 @@
 Two environments share one cluster: each has its rendered audit RBAC (cluster-scoped, labelled as
 ours), and three releases' chart output (`--manifests`: two in dev, one in staging) each hold a
 ClusterRole and ClusterRoleBinding of their own. No audit may call another release's objects, or
-its own auditor's RBAC, an orphan; a binding dropped from one folder is that folder's orphan only.
+its own auditor's RBAC, an orphan; a ClusterRole dropped from one folder is that folder's orphan
+only.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ def _chart_output(env: str, release: str, namespace: str, prefix: str) -> list[d
             "kind": "ClusterRole",
             "metadata": {"name": f"{prefix}-{release}-reader", "labels": labels},
             "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": f"{prefix}-{release}-writer", "labels": labels},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["update"]}],
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -132,13 +139,14 @@ def test_two_environments_sharing_a_cluster_see_no_foreign_orphans(
         # the auditor's own ClusterRole is labelled as ours, listed, and still no orphan
         assert f"gitops-gen-drift-{env}" not in result.stdout
 
-    # dev-reports' chart no longer renders its ClusterRoleBinding: its orphan, nobody else's
+    # dev-reports' chart no longer renders its writer ClusterRole: its orphan, nobody else's
+    # (orphans are looked for among the types the folder still holds)
     dropped = charts["dev-reports"][2]
-    write_manifests(folders["dev-reports"], charts["dev-reports"][:2])
+    write_manifests(folders["dev-reports"], [o for o in charts["dev-reports"] if o is not dropped])
     result, findings = _audit(repo, kubeconfig, "dev", folders["dev-reports"], namespaces["dev"])
     assert result.exit_code == 1, result.output
     assert [(f["ref"]["kind"], f["ref"]["name"], f["rule"]) for f in findings] == [
-        ("ClusterRoleBinding", dropped["metadata"]["name"], "drift/orphan")
+        ("ClusterRole", dropped["metadata"]["name"], "drift/orphan")
     ]
     assert findings[0]["app"] == "dev-reports"
     assert "delete it" in findings[0]["message"]
