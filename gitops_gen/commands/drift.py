@@ -16,8 +16,8 @@ from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
 from gitops_gen.drift.argo import RevisionResolver
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
-from gitops_gen.drift.live import LiveCluster, load_configuration
-from gitops_gen.drift.mask import Masker
+from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
+from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.report_store import store_report
 from gitops_gen.drift.secrets import ValueSource
@@ -76,6 +76,29 @@ from gitops_gen.secrets import drift as secret_values
     help="Also compare the required Secrets' values with the repository's (needs ENV's age key).",
 )
 @identity_option()
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one request to the API server may take before the server counts as gone.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Time limit for the whole audit. When it passes, the report of what was audited so "
+    "far is printed with an error finding for the rest, and the exit code is 2.",
+)
+@click.option(
+    "--mask-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Key for masking Secret values (at least 32 bytes, e.g. `openssl rand -hex 32`): the "
+    "same value gets the same mask in every run using this key. Default: a fresh key per run.",
+)
 @click.option("--timestamp", is_flag=True, help="Put the time in the report (not reproducible).")
 @click.option(
     "--report-config-map",
@@ -98,6 +121,9 @@ def drift_command(
     concurrency: int,
     decrypt: bool,
     identity: Path | None,
+    timeout: float,
+    deadline: float | None,
+    mask_key_file: Path | None,
     timestamp: bool,
     report_config_map: str | None,
 ) -> None:
@@ -110,6 +136,9 @@ def drift_command(
 
     --decrypt decrypts secrets/ENV/ in memory with --identity (or $GITOPS_GEN_AGE_KEY_FILE) and
     compares values too; values are only ever shown masked.
+
+    When the API server stops answering (--timeout per request) or --deadline passes, the
+    report of what was audited is still printed, with an error finding for the rest (exit 2).
     """
     formats = outputs or ("text",)
     if output_file is not None and len(formats) > 1:
@@ -118,13 +147,14 @@ def drift_command(
     env = platform.environment(environment)
     if manifests is not None:
         state = desired_state.from_manifests(manifests, env.name, namespace or env.namespace)
+        state.not_from_source = lambda: desired_state.rendered_identities(platform, env.name)
     else:
         state = desired_state.from_render(platform, env.name)
         if namespace is not None:
             raise InputError("--namespace only applies to --manifests")
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
-    masker = Masker()
+    masker = Masker(load_mask_key(mask_key_file) if mask_key_file is not None else None)
     options = AuditOptions(
         server_side=server_side,
         concurrency=concurrency,
@@ -132,7 +162,10 @@ def drift_command(
         resolve_revision=_git_resolver(app.root, platform),
     )
     configuration = load_configuration(kubeconfig, kube_context)
-    with LiveCluster(configuration) as cluster, _progress(app) as progress:
+    with (
+        LiveCluster(configuration, timeout=timeout, deadline=deadline) as cluster,
+        _progress(app) as progress,
+    ):
         options.progress = progress
         result = run_audit(state, cluster, masker, options)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
@@ -142,7 +175,7 @@ def drift_command(
             else render(result, fmt, timestamp=stamp)
             for fmt in formats
         ]
-        if report_config_map:
+        if report_config_map and not result.stopped:
             store_report(
                 cluster,
                 namespace or env.namespace,
@@ -161,6 +194,8 @@ def drift_command(
             ) from None
     else:
         click.echo("\n".join(texts), nl=False)
+    if result.stopped:
+        raise ExternalToolError(result.stopped)
     if result.errors:
         raise ExternalToolError(
             f"audit incomplete: {len(result.errors)} part(s) could not be audited "

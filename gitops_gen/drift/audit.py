@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_gen.drift import argo
+from gitops_gen.drift.admission import without_admission_defaults
 from gitops_gen.drift.canonical import Tokens, scope_object, strip_object
 from gitops_gen.drift.compare import Diff, compare_object
 from gitops_gen.drift.desired import DesiredObject, DesiredState
@@ -28,11 +29,12 @@ from gitops_gen.drift.ignore import (
     is_ignored,
     rules_of_application,
 )
-from gitops_gen.drift.live import ApiRequestError, LiveCluster, ResourceType
+from gitops_gen.drift.live import ApiRequestError, AuditStopped, LiveCluster, ResourceType
 from gitops_gen.drift.mask import Masker, decode_secret_data, is_secret_path
 from gitops_gen.drift.orphans import orphan_findings
+from gitops_gen.drift.schema import KindSchema, SchemaSource
 from gitops_gen.drift.secrets import secret_findings
-from gitops_gen.drift.serverside import FIELD_MANAGER, project
+from gitops_gen.drift.serverside import FIELD_MANAGER, project, shape, zero_storage
 
 Identity = tuple[str, str, str, str]
 Scope = tuple[ResourceType, str | None]
@@ -65,6 +67,12 @@ def run_audit(
     masker: Masker,
     options: AuditOptions | None = None,
 ) -> AuditResult:
+    """Audit ``state`` against ``cluster``.
+
+    When the server stops answering (or the deadline passes) the audit does not raise: what
+    was audited is in the result, everything else is an ``error`` finding, and
+    ``result.stopped`` holds the reason (the command exits 2 after printing the report).
+    """
     options = options or AuditOptions()
     result = AuditResult(state.environment, mode="server-side" if options.server_side else "fast")
     desired, scopes, unserved = _resolve(state, cluster)
@@ -78,6 +86,8 @@ def run_audit(
     )
     dry_runs = _dry_runs(cluster, desired, live, options) if options.server_side else {}
     result.warnings.extend(w for w in dry_runs.values() if isinstance(w, str))
+    schemas = _Schemas(cluster, result.warnings)
+    storage = _ZeroStorage(cluster, result.warnings)
 
     app_of: dict[Identity, str] = {}
     for index, item in enumerate(desired):
@@ -91,16 +101,27 @@ def run_audit(
         app_of[item.ref.identity] = app
         if failed is None:  # objects of a type that could not be listed were not audited
             result.objects.append(AuditedObject(item.ref, app))
-            result.findings.extend(
-                _audit_object(item, app, live, rules, scaled, dry_runs, masker, options)
-            )
+            try:
+                findings = _audit_object(
+                    item, app, live, rules, scaled, dry_runs, masker, options, schemas, storage
+                )
+            except AuditStopped as stopped:
+                findings = [_stopped_finding(item.ref, app, stopped)]
+            result.findings.extend(findings)
         if options.progress:
             options.progress("compare", index + 1, len(desired))
 
     listed = list(live.objects.values())
     for ref, obj in listed:
         app_of.setdefault(ref.identity, _tracking_app((ref, obj)))
-    orphans = orphan_findings(listed, {d.ref.identity for d in desired}, state.environment, app_of)
+    orphans = orphan_findings(
+        listed,
+        {d.ref.identity for d in desired},
+        state.environment,
+        app_of,
+        sources={d.app or app_of.get(d.ref.identity, "") for d in desired},
+        exclude=state.not_from_source,
+    )
     for finding in orphans:
         result.objects.append(AuditedObject(finding.ref, finding.app))
     result.findings.extend(orphans)
@@ -111,7 +132,18 @@ def run_audit(
             for ref, obj in listed
             if ref.kind == "Secret" and ref.group == "" and ref.namespace == state.namespace
         }
-        if ("", "Secret", state.namespace) not in live.failed:
+        listed_secrets = any(
+            r.group == "" and r.kind == "Secret" and n == state.namespace for r, n in scopes
+        )
+        if not listed_secrets and cluster.stopped is not None:
+            result.findings.append(
+                _type_error(
+                    ObjectRef("", "v1", "Secret", state.namespace, ""),
+                    cluster.stopped.rule,
+                    f"{cluster.stopped.message}; the required Secrets were not checked",
+                )
+            )
+        elif ("", "Secret", state.namespace) not in live.failed:
             for requirement in state.requirements:
                 ref = ObjectRef("", "v1", "Secret", state.namespace, requirement.name)
                 result.objects.append(AuditedObject(ref, ""))
@@ -126,7 +158,110 @@ def run_audit(
             )
     result.api_requests = cluster.requests
     result.lists = cluster.lists
+    if cluster.stopped is not None:
+        result.stopped = cluster.stopped.message
     return result.sorted()
+
+
+class _ZeroStorage:
+    """Fast mode's answer to "does the server store a false/0/\"\" there?", for fields whose
+    schema has no default: one server-side-apply dry run (nothing is persisted) of the first
+    object that asks, learnt per kind and field for the rest of the run. An auditor allowed to
+    read only (no ``patch``) cannot dry-run: the comparison then goes by the default the field's
+    description states, and a warning names the kind.
+    """
+
+    def __init__(self, cluster: LiveCluster, warnings: list[str]) -> None:
+        self._cluster = cluster
+        self._warnings = warnings
+        self._known: dict[tuple[str, str], dict[Tokens, bool]] = {}
+        self._asked: set[Identity] = set()
+        self._refused: set[tuple[str, str]] = set()
+
+    def lookup(self, item: DesiredObject) -> Callable[[Tokens], bool | None]:
+        kind = (item.ref.group, item.ref.kind)
+
+        def stored(tokens: Tokens) -> bool | None:
+            known = self._known.setdefault(kind, {})
+            place = shape(tokens)
+            if place not in known and item.ref.identity not in self._asked:
+                self._learn(item, known)
+            return known.get(place)
+
+        return stored
+
+    def _learn(self, item: DesiredObject, known: dict[Tokens, bool]) -> None:
+        self._asked.add(item.ref.identity)
+        kind = (item.ref.group, item.ref.kind)
+        if kind in self._refused:
+            return
+        resource = self._cluster.resource(item.ref.api_version, item.ref.kind)
+        if resource is None:
+            return
+        try:
+            result = self._cluster.dry_run_apply(resource, item.obj, FIELD_MANAGER)
+        except ApiRequestError as exc:
+            self._refused.add(kind)
+            self._warnings.append(
+                f'{item.ref.kind}{"." + item.ref.group if item.ref.group else ""}: a false/0/"" '
+                f"field absent live could not be checked with a dry run ({exc.message}); "
+                "it was decided by the default its description states, else reported "
+                "(use --server-side with an identity allowed to patch for exact results)"
+            )
+            return
+        for place, value in zero_storage(item.obj, strip_object(result)).items():
+            known.setdefault(place, value)
+
+
+def _stopped_finding(ref: ObjectRef, app: str, stopped: AuditStopped) -> Finding:
+    return Finding(
+        ref,
+        FindingType.ERROR,
+        "",
+        None,
+        None,
+        Severity.HIGH,
+        stopped.rule,
+        app,
+        f"{stopped.message}; not audited",
+    )
+
+
+def _type_error(ref: ObjectRef, rule: str, message: str) -> Finding:
+    """An error about a whole type (no object name): it was not audited."""
+    return Finding(ref, FindingType.ERROR, "", None, None, Severity.HIGH, rule, "", message)
+
+
+class _Schemas:
+    """Each kind's OpenAPI v3 schema, fetched when a comparison first needs it.
+
+    A server that publishes none (or refuses it) leaves the comparison to its built-in rules,
+    with one warning; a server that stops answering stops the audit.
+    """
+
+    def __init__(self, cluster: LiveCluster, warnings: list[str]) -> None:
+        self._source = SchemaSource(self._fetch)
+        self._cluster = cluster
+        self._warnings = warnings
+        self._failed = False
+
+    def _fetch(self, url: str, what: str) -> dict[str, Any]:
+        if self._failed:
+            return {}
+        try:
+            return self._cluster.openapi(url, what)
+        except AuditStopped:
+            raise
+        except ApiRequestError as exc:
+            self._failed = True
+            self._warnings.append(
+                f"{exc.message}; fields compared without the server's schema "
+                "(defaults and quantities by the built-in rules)"
+            )
+            return {}
+
+    def lookup(self, ref: ObjectRef) -> Callable[[], KindSchema | None]:
+        return lambda: self._source.kind(ref.group, ref.version, ref.kind)
 
 
 def _resolve(
@@ -138,20 +273,25 @@ def _resolve(
     findings: dict[tuple[str, str], Finding] = {}
     for item in state.objects:
         api_version, kind = str(item.obj["apiVersion"]), str(item.obj["kind"])
-        resource = cluster.resource(api_version, kind)
-        if resource is None:
-            ref = ObjectRef.of(item.obj)
+        ref = ObjectRef.of(item.obj)
+        try:
+            resource = cluster.resource(api_version, kind)
+        except AuditStopped as stopped:
             findings.setdefault(
                 (api_version, kind),
-                Finding(
+                _type_error(
                     ObjectRef(ref.group, ref.version, kind, "", ""),
-                    FindingType.ERROR,
-                    "",
-                    None,
-                    None,
-                    Severity.HIGH,
+                    stopped.rule,
+                    f"{stopped.message}; objects of this kind were not audited",
+                ),
+            )
+            continue
+        if resource is None:
+            findings.setdefault(
+                (api_version, kind),
+                _type_error(
+                    ObjectRef(ref.group, ref.version, kind, "", ""),
                     "audit/kind-not-served",
-                    "",
                     f"the cluster does not serve {kind} in {api_version} (CRD not installed?); "
                     "objects of this kind were not audited",
                 ),
@@ -162,37 +302,52 @@ def _resolve(
         desired.append(DesiredObject(ref, obj, item.source, item.app))
         scopes.add((resource, ref.namespace or None))
         if (ref.group, ref.kind) in SCALED_KINDS and ref.namespace:
-            hpa = cluster.resource(*HPA)
+            hpa = _served(cluster, *HPA)
             if hpa is not None:
                 scopes.add((hpa, ref.namespace))
     for api_version, kind, namespace in state.orphan_scopes:
-        resource = cluster.resource(api_version, kind)
+        resource = _served(cluster, api_version, kind)
         if resource is not None:
             scopes.add((resource, namespace if resource.namespaced else None))
     if state.requirements:
-        secret = cluster.resource("v1", "Secret")
+        secret = _served(cluster, "v1", "Secret")
         if secret is not None:
             scopes.add((secret, state.namespace))
     return desired, scopes, list(findings.values())
+
+
+def _served(cluster: LiveCluster, api_version: str, kind: str) -> ResourceType | None:
+    """A type looked at besides the desired ones; one the server cannot tell about is skipped
+    (the audit has stopped: the desired objects' error findings say so)."""
+    try:
+        return cluster.resource(api_version, kind)
+    except AuditStopped:
+        return None
 
 
 def _list_all(cluster: LiveCluster, scopes: set[Scope], options: AuditOptions) -> _Live:
     live = _Live()
     ordered = sorted(scopes, key=lambda s: (s[0].group, s[0].kind, s[1] or ""))
 
-    def one(scope: Scope) -> tuple[Scope, list[dict[str, Any]] | ApiRequestError]:
+    def one(scope: Scope) -> tuple[Scope, list[dict[str, Any]] | ApiRequestError | AuditStopped]:
         try:
             return scope, cluster.list(*scope)
+        except AuditStopped as stopped:
+            return scope, stopped
         except ApiRequestError as exc:
-            if exc.status in (401,) or exc.status >= 500:
-                raise
             return scope, exc
 
     workers = max(1, min(options.concurrency, len(ordered) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for done, (scope, outcome) in enumerate(pool.map(one, ordered), start=1):
             resource, namespace = scope
-            if isinstance(outcome, ApiRequestError):
+            if isinstance(outcome, AuditStopped):
+                live.failed[(resource.group, resource.kind, namespace or "")] = _type_error(
+                    ObjectRef(resource.group, resource.version, resource.kind, namespace or "", ""),
+                    outcome.rule,
+                    f"{outcome.message}; objects of this type were not audited",
+                )
+            elif isinstance(outcome, ApiRequestError):
                 rule = "audit/forbidden" if outcome.status == 403 else "audit/list-failed"
                 live.failed[(resource.group, resource.kind, namespace or "")] = Finding(
                     ObjectRef(resource.group, resource.version, resource.kind, namespace or "", ""),
@@ -237,26 +392,29 @@ def _ignore_rules(desired: list[DesiredObject], live: _Live) -> dict[str, list[I
     return rules
 
 
+DryRun = dict[str, Any] | str | AuditStopped
+
+
 def _dry_runs(
     cluster: LiveCluster, desired: list[DesiredObject], live: _Live, options: AuditOptions
-) -> dict[Identity, dict[str, Any] | str]:
+) -> dict[Identity, DryRun]:
     """Dry-run results by object; a refused dry run is a warning and a canonical compare
     (e.g. a changed Service port makes the merged port list invalid)."""
     present = [d for d in desired if d.ref.identity in live.objects]
 
-    def one(item: DesiredObject) -> tuple[Identity, dict[str, Any] | str]:
+    def one(item: DesiredObject) -> tuple[Identity, DryRun]:
         resource = cluster.resource(item.ref.api_version, item.ref.kind)
         assert resource is not None  # resolved before
         try:
             return item.ref.identity, cluster.dry_run_apply(resource, item.obj, FIELD_MANAGER)
+        except AuditStopped as stopped:
+            return item.ref.identity, stopped
         except ApiRequestError as exc:
-            if exc.status == 401 or exc.status >= 500:
-                raise
             return item.ref.identity, (
                 f"{item.ref.display()}: {exc.message}; compared without the server's defaults"
             )
 
-    out: dict[Identity, dict[str, Any] | str] = {}
+    out: dict[Identity, DryRun] = {}
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
         for done, (identity, outcome) in enumerate(pool.map(one, present), start=1):
             out[identity] = outcome
@@ -271,9 +429,11 @@ def _audit_object(
     live: _Live,
     rules: dict[str, list[IgnoreRule]],
     scaled: set[Identity],
-    dry_runs: Mapping[Identity, dict[str, Any] | str],
+    dry_runs: Mapping[Identity, DryRun],
     masker: Masker,
     options: AuditOptions,
+    schemas: _Schemas,
+    storage: _ZeroStorage,
 ) -> list[Finding]:
     ref = item.ref
     entry = live.objects.get(ref.identity)
@@ -294,16 +454,25 @@ def _audit_object(
     live_obj = entry[1]
     desired_obj = item.obj
     dry_run = dry_runs.get(ref.identity)
+    if isinstance(dry_run, AuditStopped):
+        raise dry_run
     if isinstance(dry_run, dict):
         desired_obj = project(strip_object(dry_run), desired_obj)
-    stripped = strip_object(live_obj)
+    stripped = without_admission_defaults(ref, desired_obj, strip_object(live_obj))
     app_rules = [r for name in {app, item.app} if name for r in rules.get(name, [])]
     ignored = ignored_paths(
         ref, desired_obj, live_obj, app_rules, hpa_scaled=ref.identity in scaled
     )
     findings = [
         _finding(ref, diff, app, masker)
-        for diff in compare_object(ref, desired_obj, stripped)
+        for diff in compare_object(
+            ref,
+            desired_obj,
+            stripped,
+            schemas.lookup(ref),
+            projected=isinstance(dry_run, dict),
+            zero_stored=storage.lookup(item),
+        )
         if not is_ignored(diff.tokens, ignored)
     ]
     if argo.is_application(ref):

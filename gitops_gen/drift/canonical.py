@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -54,7 +55,8 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Lists that are sets: the server or controllers may add members (finalizers).
 SET_LISTS = frozenset({("metadata", "finalizers")})
-# Ancestors and leaves under which a core object holds resource quantities.
+# Ancestors and leaves under which a core object holds resource quantities: only for a server
+# that publishes no OpenAPI v3 schema (the schema says which fields are quantities).
 QUANTITY_PARENTS = frozenset({"requests", "limits", "hard", "capacity", "overhead"})
 QUANTITY_LEAVES = frozenset({"sizeLimit", "averageValue"})
 
@@ -133,13 +135,19 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def scalars_equal(desired: Any, live: Any, tokens: Tokens, *, core: bool, kind: str) -> bool:
+def scalars_equal(
+    desired: Any, live: Any, tokens: Tokens, *, quantity: Callable[[Tokens], bool], kind: str
+) -> bool:
+    """``quantity`` says whether the field holds a resource quantity (asked only when the
+    values differ as written: it may cost a schema lookup)."""
     if isinstance(desired, bool) or isinstance(live, bool):
         return desired is live
     if _is_number(desired) and _is_number(live):
         # 1.0 == 1: YAML floats that are integral come back as integers.
         return Decimal(str(desired)) == Decimal(str(live))
-    if core and is_quantity_path(tokens) and quantities_equal(desired, live):
+    if desired == live and type(desired) is type(live):
+        return True
+    if quantities_equal(desired, live) and quantity(tokens):
         return True
     if kind == "Secret" and len(tokens) == 2 and tokens[0] == "data":
         return decode_secret_data(desired) == decode_secret_data(live)

@@ -4,10 +4,20 @@ A desired field must be present live with an equal value; fields only live has a
 (defaults, controllers), except where the repository is the only legitimate author:
 elements of keyed lists (containers, env, ports ...), the keys of ConfigMap/Secret data, and
 an Argo CD Application's spec (what "override in the UI" changes).
+
+A desired ``false``/``0``/``""`` absent live is drift unless absence means that value to the
+server. Decided per field: a key of a map is data (drift); a schema default (see :mod:`schema`)
+decides when the schema has one; otherwise ``zero_stored`` says whether the server stores that
+value at that place (a Go pointer field does, a non-pointer ``omitempty`` one cannot), as learnt
+from a server-side-apply dry run. When the server cannot be asked (a read-only auditor), the
+default the field's description states ("Default to false.") decides, else absence is drift;
+without any schema the older rule applies: ``""`` and, in built-in kinds, ``false``/``0`` count
+as absent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +27,18 @@ from gitops_gen.drift.canonical import (
     element_key,
     is_core_group,
     is_empty,
+    is_quantity_path,
     is_zero,
     merge_key,
     scalars_equal,
 )
 from gitops_gen.drift.findings import FindingType, ObjectRef
+from gitops_gen.drift.schema import UNKNOWN, FieldInfo, KindSchema
+
+# The kind's schema, asked for only when a comparison needs it (it may cost a request).
+SchemaLookup = Callable[[], KindSchema | None]
+# Does the server store a false/0/"" at this field (True), drop it (False), or is it unknown?
+ZeroStored = Callable[[Tokens], bool | None]
 
 
 @dataclass(frozen=True)
@@ -32,17 +49,58 @@ class Diff:
     live: Any
 
 
+def _no_schema() -> KindSchema | None:
+    return None
+
+
+def _unknown_storage(tokens: Tokens) -> bool | None:
+    return None
+
+
 @dataclass
 class _Walker:
     ref: ObjectRef
     core: bool
+    schema_lookup: SchemaLookup = _no_schema
+    zero_stored: ZeroStored = _unknown_storage
+    # desired is a server-side dry run's result: every scalar it holds is one the server stores
+    projected: bool = False
     diffs: list[Diff] = field(default_factory=list)
+    _schema: KindSchema | None = None
+    _looked_up: bool = False
 
     def emit(self, kind: FindingType, tokens: Tokens, desired: Any, live: Any) -> None:
         self.diffs.append(Diff(kind, tokens, desired, live))
 
-    def absent_ok(self, desired: Any) -> bool:
-        return is_empty(desired) or (self.core and is_zero(desired))
+    def field_info(self, tokens: Tokens) -> FieldInfo:
+        if not self._looked_up:
+            self._schema, self._looked_up = self.schema_lookup(), True
+        return self._schema.field(tokens) if self._schema is not None else UNKNOWN
+
+    def absent_ok(self, tokens: Tokens, desired: Any) -> bool:
+        """May a field the manifest sets be absent live?"""
+        if desired is None or desired == {} or desired == []:
+            return True  # empty collections are not stored
+        if self.projected or not (is_zero(desired) or desired == ""):
+            return False
+        info = self.field_info(tokens)
+        if info.map_entry:
+            return False  # a map's key is data (a label with an empty value)
+        if info.has_default:
+            return _same(info.default, desired)
+        stored = self.zero_stored(tokens)
+        if stored is not None:
+            return not stored
+        if info.known:
+            # the server could not be asked: what the API documents absence to mean
+            return info.stated_default is not None and _same(info.stated_default, desired)
+        return desired == "" or (self.core and is_zero(desired))
+
+    def is_quantity(self, tokens: Tokens) -> bool:
+        info = self.field_info(tokens)
+        if info.known:
+            return info.quantity
+        return self.core and is_quantity_path(tokens)
 
     def walk(self, desired: Any, live: Any, tokens: Tokens, exact: bool) -> None:
         if desired is None:
@@ -52,7 +110,7 @@ class _Walker:
         elif isinstance(desired, list):
             self.walk_list(desired, live, tokens, exact)
         elif isinstance(live, dict | list) or not scalars_equal(
-            desired, live, tokens, core=self.core, kind=self.ref.kind
+            desired, live, tokens, quantity=self.is_quantity, kind=self.ref.kind
         ):
             self.emit(FindingType.MODIFIED, tokens, desired, live)
 
@@ -62,15 +120,19 @@ class _Walker:
                 return
             self.emit(FindingType.MODIFIED, tokens, desired, live)
             return
+        exact_keys = self.exact_keys(tokens)
         for key in sorted(desired):
             child = (*tokens, key)
             child_exact = exact or self.exact_subtree(child)
             if key not in live or live[key] is None:
-                if not self.absent_ok(desired[key]):
+                # the keys of a ConfigMap's data are data, whatever their value
+                if desired[key] is not None and (
+                    exact_keys or not self.absent_ok(child, desired[key])
+                ):
                     self.emit(FindingType.MISSING, child, desired[key], None)
                 continue
             self.walk(desired[key], live[key], child, child_exact)
-        if exact or self.exact_keys(tokens):
+        if exact or exact_keys:
             for key in sorted(set(live) - set(desired)):
                 if not is_empty(live[key]):
                     self.emit(FindingType.EXTRA, (*tokens, key), None, live[key])
@@ -135,13 +197,33 @@ class _Walker:
         )
 
 
-def compare_object(ref: ObjectRef, desired: dict[str, Any], live: dict[str, Any]) -> list[Diff]:
-    """Differences between a prepared desired object and a stripped live one."""
-    walker = _Walker(ref, core=is_core_group(ref.group))
-    for key in sorted(desired):
-        if key in ("apiVersion", "kind"):
-            continue  # the object was found by them; versions may differ between reads
-        walker.walk(desired[key], live.get(key), (key,), walker.exact_subtree((key,)))
+def _same(default: Any, desired: Any) -> bool:
+    return type(default) is type(desired) and bool(default == desired)
+
+
+def compare_object(
+    ref: ObjectRef,
+    desired: dict[str, Any],
+    live: dict[str, Any],
+    schema: SchemaLookup = _no_schema,
+    *,
+    projected: bool = False,
+    zero_stored: ZeroStored = _unknown_storage,
+) -> list[Diff]:
+    """Differences between a prepared desired object and a stripped live one.
+
+    ``projected``: ``desired`` is a server-side dry run projected onto the manifest's fields.
+    """
+    walker = _Walker(
+        ref,
+        core=is_core_group(ref.group),
+        schema_lookup=schema,
+        zero_stored=zero_stored,
+        projected=projected,
+    )
+    # the object was found by apiVersion and kind; versions may differ between reads
+    body = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}
+    walker.walk_dict(body, live, (), False)
     # A desired key absent live surfaces from walk() as a MODIFIED against None; report it
     # as MISSING like any other absent field.
     return [

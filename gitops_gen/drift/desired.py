@@ -7,6 +7,7 @@ its SopsSecrets, the drift audit's own objects, and the cluster's root Applicati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class DesiredState:
     argocd_namespace: str = "argocd"
     # Types looked at for orphans besides the desired ones: (apiVersion, kind, namespace)
     orphan_scopes: list[tuple[str, str, str]] = field(default_factory=list)
+    # Identities another source of the repository renders for the environment (never orphans
+    # of this one); called only when there is an orphan candidate.
+    not_from_source: Callable[[], set[tuple[str, str, str, str]]] | None = None
 
     def add(self, obj: dict[str, Any], source: str, app: str = "") -> None:
         if not _is_object(obj):
@@ -95,6 +99,18 @@ def from_render(platform: Platform, name: str) -> DesiredState:
             state.add(doc, path, app)
     state.orphan_scopes = _orphan_scopes(env, argocd)
     return state
+
+
+def rendered_identities(platform: Platform, name: str) -> set[tuple[str, str, str, str]]:
+    """What render produces for an environment, by identity (a namespaced object without a
+    namespace is counted in the environment's, and unscoped in case it is cluster-scoped)."""
+    namespace = platform.environment(name).namespace
+    out: set[tuple[str, str, str, str]] = set()
+    for item in from_render(platform, name).objects:
+        out.add(item.ref.identity)
+        if not item.ref.namespace:
+            out.add((item.ref.group, item.ref.kind, namespace, item.ref.name))
+    return out
 
 
 def audit_application_name(env: Environment) -> str:

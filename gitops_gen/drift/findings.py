@@ -121,6 +121,8 @@ class AuditResult:
     # What the audit could not do exactly but worked around (a dry run refused: compared
     # canonically instead). Not findings: the objects were audited.
     warnings: list[str] = field(default_factory=list)
+    # Why the audit stopped before the end (server gone, --deadline); "" when it finished.
+    stopped: str = ""
 
     def sorted(self) -> AuditResult:
         unique_objects = {(o.ref.identity, o.app): o for o in self.objects}
@@ -136,6 +138,7 @@ class AuditResult:
             self.lists,
             self.mode,
             sorted(set(self.warnings)),
+            self.stopped,
         )
 
     @property

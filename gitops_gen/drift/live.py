@@ -2,8 +2,13 @@
 
 Only this module talks to the API server. Every request is counted. Transport failures and
 HTTP errors are translated here, at the boundary, into the tool's own errors naming the
-request: :class:`ClusterUnreachable` and :class:`ApiRequestError` (fatal: exit 2) or
-:class:`Forbidden`/:class:`NotServed` (one type cannot be audited: an ``error`` finding).
+request: :class:`ClusterUnreachable`, :class:`DeadlineExceeded` and :class:`ServerFailed`
+(401, 5xx) stop the audit (what was audited is reported, the rest becomes ``error`` findings,
+exit 2); :class:`Forbidden`/:class:`NotServed` mean one type cannot be audited (an ``error``
+finding); any other :class:`ApiRequestError` is for the caller to judge.
+
+Once the server has failed to answer, every later request fails at once with the same error,
+so an audit stops in one timeout, not one per remaining request.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +29,36 @@ from kubernetes.config.config_exception import ConfigException
 from gitops_gen.errors import ExternalToolError, InputError
 
 PAGE_SIZE = 500
-REQUEST_TIMEOUT = (5.0, 60.0)  # connect, read (seconds)
+DEFAULT_TIMEOUT = 60.0  # seconds one request may take (--timeout)
+CONNECT_TIMEOUT = 5.0  # at most; a loopback or LAN server accepts in milliseconds
 
 
-class ClusterUnreachable(ExternalToolError):
-    """The API server did not answer (down, wrong address, TLS failure)."""
+class AuditStopped(ExternalToolError):
+    """The audit cannot go on: the report says what was audited, an error finding the rest."""
+
+    rule = "audit/stopped"
+
+
+class ClusterUnreachable(AuditStopped):
+    """The API server did not answer (down, wrong address, TLS failure, --timeout)."""
+
+    rule = "audit/unreachable"
+
+
+class DeadlineExceeded(AuditStopped):
+    """The audit's --deadline passed."""
+
+    rule = "audit/deadline"
+
+
+class ServerFailed(AuditStopped):
+    """The API server refused the credentials (401) or failed (5xx): nothing later will work."""
+
+    rule = "audit/server-error"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ApiRequestError(ExternalToolError):
@@ -104,15 +135,52 @@ def load_configuration(kubeconfig: Path | None, context: str | None) -> client.C
 
 
 class LiveCluster:
-    """A thin JSON client over ``kubernetes.client.ApiClient`` that counts its requests."""
+    """A thin JSON client over ``kubernetes.client.ApiClient`` that counts its requests.
 
-    def __init__(self, configuration: client.Configuration) -> None:
+    ``timeout``: seconds each request may take; ``deadline``: seconds the whole session may
+    take from now (None: no limit).
+    """
+
+    def __init__(
+        self,
+        configuration: client.Configuration,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+    ) -> None:
         self._api = client.ApiClient(configuration)
         self.server = str(configuration.host)
         self._lock = threading.Lock()
         self.requests = 0
         self.lists = 0
         self._discovery: dict[str, dict[str, ResourceType]] = {}
+        self.timeout = timeout
+        self.deadline = deadline
+        self._ends_at = time.monotonic() + deadline if deadline is not None else None
+        self.stopped: AuditStopped | None = None
+
+    def _stop(self, error: AuditStopped) -> AuditStopped:
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = error
+            return error
+
+    def _timeouts(self, what: str) -> tuple[float, float]:
+        """(connect, read) timeouts of the next request: --timeout, cut to the deadline."""
+        if self.stopped is not None:
+            raise self.stopped
+        read = self.timeout
+        if self._ends_at is not None:
+            remaining = self._ends_at - time.monotonic()
+            if remaining <= 0:
+                raise self._stop(self._deadline_error(what))
+            read = min(read, remaining)
+        return min(CONNECT_TIMEOUT, read), read
+
+    def _deadline_error(self, what: str) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"the audit's --deadline of {self.deadline:g} s passed ({what} not done)"
+        )
 
     def close(self) -> None:
         self._api.close()  # type: ignore[no-untyped-call]
@@ -146,22 +214,20 @@ class LiveCluster:
             body=body,
             auth_settings=["BearerToken"],
         )
+        timeouts = self._timeouts(what)
         with self._lock:
             self.requests += 1
         try:
             response = self._api.call_api(
-                method_, url, header_params, body_, post, _request_timeout=REQUEST_TIMEOUT
+                method_, url, header_params, body_, post, _request_timeout=timeouts
             )
             payload = response.read()  # type: ignore[no-untyped-call]
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise ClusterUnreachable(
-                f"cannot reach the API server at {self.server} ({what}): {_short(reason)}"
+            raise self._stop(
+                self._transport_error(what, getattr(exc, "reason", None) or exc)
             ) from None
         except client.ApiException as exc:  # raised by the client for some transport states
-            raise ClusterUnreachable(
-                f"cannot reach the API server at {self.server} ({what}): {exc.reason}"
-            ) from None
+            raise self._stop(self._transport_error(what, exc.reason)) from None
         status = int(response.status)
         if 200 <= status < 300:
             result: dict[str, Any] = json.loads(payload) if payload else {}
@@ -169,14 +235,24 @@ class LiveCluster:
         message = _status_message(payload) or str(response.reason)
         text = f"{what}: HTTP {status} from the API server: {message}"
         if status == 401:
-            raise ApiRequestError(
-                f"{text}; the credentials in the kubeconfig are not accepted", status
+            raise self._stop(
+                ServerFailed(f"{text}; the credentials in the kubeconfig are not accepted", status)
             )
+        if status >= 500:
+            raise self._stop(ServerFailed(text, status))
         if status == 403:
             raise Forbidden(text, status)
         if status == 404:
             raise NotServed(text, status)
         raise ApiRequestError(text, status)
+
+    def _transport_error(self, what: str, reason: object) -> AuditStopped:
+        if self._ends_at is not None and time.monotonic() >= self._ends_at:
+            return self._deadline_error(what)
+        text = _short(reason)
+        if text == "timed out":
+            text = f"no answer within --timeout {self.timeout:g} s"
+        return ClusterUnreachable(f"cannot reach the API server at {self.server} ({what}): {text}")
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -231,6 +307,12 @@ class LiveCluster:
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
                 return items
+
+    def openapi(self, url: str, what: str) -> dict[str, Any]:
+        """One OpenAPI v3 document (``url`` as the index gives it, with its ``?hash=``)."""
+        path, _, query = url.partition("?")
+        params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
+        return self.request("GET", path, what, query=[(k, v) for k, v in params])
 
     def write(
         self,

@@ -1,9 +1,10 @@
 """Masking secret values: equal values give equal masks, nothing about the value leaks.
 
-The mask is an HMAC-SHA256 under a key drawn fresh for every run, truncated to a fixed width:
-without the key a mask cannot be brute-forced back to a short password, its width says nothing
-about the value's length, and two runs give unrelated masks (so a mask copied from one report
-proves nothing in another). Masks are only ever written into the report.
+The mask is an HMAC-SHA256 under a key, truncated to a fixed width: without the key a mask
+cannot be brute-forced back to a short password, and its width says nothing about the value's
+length. By default the key is drawn fresh for every run, so two runs give unrelated masks (a
+mask copied from one report proves nothing in another); ``--mask-key-file`` keeps the key
+between runs, so scheduled reports can be compared. Masks are only ever written into the report.
 """
 
 from __future__ import annotations
@@ -13,11 +14,33 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from pathlib import Path
 from typing import Any
+
+from gitops_gen.errors import InputError
 
 MASK_WIDTH = 16  # hex characters of the HMAC kept
 SECRET_KINDS = frozenset({("", "Secret"), ("isindir.github.com", "SopsSecret")})
 SECRET_FIELDS = ("data", "stringData")
+MIN_KEY_BYTES = 32  # as much as the HMAC's own output: no weaker than a fresh key
+
+
+def load_mask_key(path: Path) -> bytes:
+    """The bytes of a mask key file (``head -c 32 /dev/urandom``, ``openssl rand -hex 32``)."""
+    try:
+        key = path.read_bytes().strip()
+    except FileNotFoundError:
+        raise InputError(
+            f"--mask-key-file {path}: no such file; create one with `openssl rand -hex 32 > {path}`"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"--mask-key-file {path}: unreadable ({exc.strerror})") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise InputError(
+            f"--mask-key-file {path}: holds {len(key)} bytes, at least {MIN_KEY_BYTES} needed; "
+            f"create one with `openssl rand -hex 32 > {path}`"
+        )
+    return key
 
 
 class Masker:

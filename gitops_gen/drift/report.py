@@ -59,6 +59,8 @@ def to_text(result: AuditResult, timestamp: str | None = None) -> str:
     lines = [_headline(result)]
     if timestamp:
         lines.append(f"generated {timestamp}")
+    if result.stopped:
+        lines.append(f"incomplete: {result.stopped}")
     if result.findings:
         header = ("SEVERITY", "TYPE", "APP", "OBJECT", "PATH", "RULE", "DESIRED", "LIVE")
         rows = [header] + [
@@ -90,6 +92,8 @@ def to_json(result: AuditResult, timestamp: str | None = None) -> str:
     }
     if timestamp:
         document["generatedAt"] = timestamp
+    if result.stopped:
+        document["stopped"] = result.stopped
     document["summary"] = summary(result)
     document["findings"] = [f.to_json() for f in result.findings]
     document["warnings"] = result.warnings
@@ -116,6 +120,8 @@ def to_markdown(result: AuditResult, timestamp: str | None = None) -> str:
     out = [f"## Drift report: `{result.environment}`", ""]
     if timestamp:
         out += [f"Generated {timestamp}.", ""]
+    if result.stopped:
+        out += [f"**Incomplete:** {_md(result.stopped)}", ""]
     if not result.findings:
         out += [f"No drift: all {s['objects']} audited objects match the repository.", ""]
         return "\n".join(out)

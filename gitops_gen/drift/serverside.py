@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitops_gen.drift.canonical import Tokens, element_key, merge_key
+from gitops_gen.drift.canonical import Tokens, element_key, is_zero, merge_key
 
 FIELD_MANAGER = "gitops-gen-drift"
 
 
 def project(result: Any, desired: Any, tokens: Tokens = ()) -> Any:
-    """``result`` reduced to the fields ``desired`` sets (the server's spelling of them)."""
+    """``result`` reduced to the fields ``desired`` sets (the server's spelling of them).
+
+    A ``false``/``0``/``""`` the server would not store (a Go non-pointer field) is dropped:
+    what is left must be live exactly, so a removed ``allowPrivilegeEscalation: false`` is
+    drift and a ``hostNetwork: false`` that was never stored is not.
+    """
     if isinstance(desired, dict):
         if not isinstance(result, dict):
             return desired
         return {
             key: project(result[key], value, (*tokens, key)) if key in result else value
             for key, value in desired.items()
+            if key in result or not _unstored(value)
         }
     if isinstance(desired, list):
         if not isinstance(result, list):
@@ -43,3 +49,44 @@ def project(result: Any, desired: Any, tokens: Tokens = ()) -> Any:
             ]
         return result
     return result
+
+
+def _unstored(value: Any) -> bool:
+    return value is None or value == "" or is_zero(value) or value == {} or value == []
+
+
+def shape(tokens: Tokens) -> Tokens:
+    """A field's place regardless of which list element it is in (what Go types decide)."""
+    return tuple(0 if isinstance(t, int) else t for t in tokens)
+
+
+def zero_storage(desired: Any, result: Any) -> dict[Tokens, bool]:
+    """For each ``false``/``0``/``""`` the manifest sets: does the server store it there?
+
+    ``result`` is a dry run of ``desired``; a zero value it does not return is one the server
+    drops (a Go non-pointer ``omitempty`` field), one it returns is stored (a pointer field, a
+    map's key), so its absence live is drift.
+    """
+    found: dict[Tokens, bool] = {}
+
+    def walk(want: Any, got: Any, tokens: Tokens) -> None:
+        if isinstance(want, dict):
+            for key, value in want.items():
+                child = (*tokens, key)
+                present = isinstance(got, dict) and key in got and got[key] is not None
+                if _zero_scalar(value):
+                    found.setdefault(shape(child), present)
+                elif present:
+                    walk(value, got[key], child)
+        elif isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+            for index, (w, g) in enumerate(zip(want, got, strict=True)):
+                walk(w, g, (*tokens, index))
+
+    # projected, the result lines up with the manifest (keyed lists by key), minus the zero
+    # values the server dropped
+    walk(desired, project(result, desired), ())
+    return found
+
+
+def _zero_scalar(value: Any) -> bool:
+    return value == "" or is_zero(value)
