@@ -4,6 +4,7 @@ promotion, the files it does not read, and the words of its commit and history."
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -313,8 +314,9 @@ def test_a_report_outside_git_comes_from_the_same_path(repo: Path, tmp_path: Pat
     plain = tmp_path / "unpacked"
     shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
     report = dry_run_report(plain, "staging", "prod")
-    assert report.startswith("promotion staging -> prod: 21 to move\n")
-    assert body_files(report) == _files_of_a_real_promotion(repo)
+    assert re.match(r"promotion staging -> prod: \d+ to move\n", report), report[:200]
+    files = body_files(report)
+    assert files and files == _files_of_a_real_promotion(repo)
     assert not (plain / ".git").exists()
 
 
