@@ -28,8 +28,13 @@ class Result:
         return self.stdout + self.stderr
 
 
-def run_cli(*args: str, repo: Path | None = None, stdin: str | None = None) -> Result:
-    """Run ``gitops-gen`` in-process and capture what a user would see."""
+def run_cli(*args: str, repo: Path | None = None, stdin: str | None = None, expect: int) -> Result:
+    """Run ``gitops-gen`` in-process and capture what a user would see.
+
+    ``expect`` is the exit code the test requires, with no default: a test that does not say
+    which outcome it wants passes when the command fails. A different code raises an
+    AssertionError that shows the command and everything it printed.
+    """
     argv = [*(["--repo", str(repo)] if repo is not None else []), *args]
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -39,7 +44,13 @@ def run_cli(*args: str, repo: Path | None = None, stdin: str | None = None) -> R
             main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    return Result(code, out.getvalue(), err.getvalue())
+    result = Result(code, out.getvalue(), err.getvalue())
+    if code != expect:
+        raise AssertionError(
+            f"gitops-gen {' '.join(args)}: exit {code}, expected {expect}\n"
+            f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
+        )
+    return result
 
 
 @contextlib.contextmanager

@@ -34,12 +34,13 @@ class Rendered:
     namespace: str
     objects: list[dict[str, Any]]
 
-    def drift(self, *args: str) -> Result:
-        return run_cli("drift", ENV, "--kubeconfig", str(self.kubeconfig), *args, repo=self.repo)
+    def drift(self, *args: str, expect: int) -> Result:
+        return run_cli(
+            "drift", ENV, "--kubeconfig", str(self.kubeconfig), *args, repo=self.repo, expect=expect
+        )
 
-    def findings(self, *args: str) -> list[dict[str, Any]]:
-        result = self.drift("-o", "json", *args)
-        assert result.exit_code in (0, 1), result.output
+    def findings(self, *args: str, expect: int) -> list[dict[str, Any]]:
+        result = self.drift("-o", "json", *args, expect=expect)
         findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
         return findings
 
@@ -109,8 +110,8 @@ def _revealed(env: Rendered, key: Path, name: str) -> dict[str, str]:
         "--identity",
         str(key),
         repo=env.repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     values: dict[str, str] = json.loads(result.stdout)["values"]
     return values
 
@@ -143,8 +144,7 @@ def test_rendered_sops_secrets_synced_give_no_findings(rendered: Rendered) -> No
     names = sorted(o["metadata"]["name"] for o in rendered.sops_secrets())
     assert len(names) == 16 and "fastapi-credentials" in names
     _placeholder_secrets(rendered)
-    result = rendered.drift("-o", "json")
-    assert result.exit_code == 0, result.output
+    result = rendered.drift("-o", "json", expect=0)
     report = json.loads(result.stdout)
     assert report["findings"] == []
     audited = {(o["ref"]["kind"], o["ref"]["name"]) for o in report["objects"]}
@@ -186,8 +186,7 @@ def test_sops_secret_edited_live_is_reported_once(rendered_once: Rendered, edit:
     else:
         env.kube.delete(ref)
         expected = ("missing", "", "drift/object-missing")
-    result = env.drift("-o", "json")
-    assert result.exit_code == 1, result.output
+    result = env.drift("-o", "json", expect=1)
     findings = json.loads(result.stdout)["findings"]
     got = [(f["ref"]["kind"], f["ref"]["name"], f["type"], f["path"], f["rule"]) for f in findings]
     assert got == [("SopsSecret", "fastapi-credentials", *expected)], json.dumps(findings)
@@ -214,13 +213,12 @@ def test_decrypt_compares_values_and_never_shows_them(
     repository = _operator_created_secrets(env, dev_key)
     decrypt = ("--decrypt", "--identity", str(dev_key))
 
-    clean = env.drift("-o", "json", *decrypt)
-    assert clean.exit_code == 0, clean.output
+    clean = env.drift("-o", "json", *decrypt, expect=0)
     assert json.loads(clean.stdout)["findings"] == []
 
     # one live value changed by hand: one finding on that key, both sides masked
     env.kube.merge_patch(env.secret_ref("fastapi-credentials"), {"stringData": {"API_KEY": CANARY}})
-    findings = env.findings(*decrypt)
+    findings = env.findings(*decrypt, expect=1)
     got = [(f["ref"]["kind"], f["ref"]["name"], f["type"], f["path"], f["rule"]) for f in findings]
     assert got == [
         ("Secret", "fastapi-credentials", "modified", "/data/API_KEY", "secrets/value-differs")
@@ -229,14 +227,14 @@ def test_decrypt_compares_values_and_never_shows_them(
     assert desired.startswith("<secret:") and live.startswith("<secret:")
     assert desired != live and len(desired) == len(live)
     # without --decrypt only key names are compared: the same state is clean
-    assert env.drift().exit_code == 0
+    env.drift(expect=0)
 
     # the same canary in a second Secret: equal values give equal masks within one report
     env.kube.merge_patch(
         env.secret_ref("fastapi-secrets"),
         {"stringData": {_first_key(repository, "fastapi-secrets"): CANARY}},
     )
-    masks = {f["ref"]["name"]: (f["desired"], f["live"]) for f in env.findings(*decrypt)}
+    masks = {f["ref"]["name"]: (f["desired"], f["live"]) for f in env.findings(*decrypt, expect=1)}
     assert sorted(masks) == ["fastapi-credentials", "fastapi-secrets"]
     assert masks["fastapi-credentials"][1] == masks["fastapi-secrets"][1]
     assert masks["fastapi-credentials"][0] != masks["fastapi-secrets"][0]
@@ -244,12 +242,10 @@ def test_decrypt_compares_values_and_never_shows_them(
     # no value, live or repository, in any format, on stdout or stderr, or in the report file
     outputs = []
     for fmt in FORMATS:
-        result = env.drift("-o", fmt, *decrypt)
-        assert result.exit_code == 1, result.output
+        result = env.drift("-o", fmt, *decrypt, expect=1)
         outputs.append(result.output)
     report_file = tmp_path / "report.md"
-    written = env.drift("-o", "markdown", "--output-file", str(report_file), *decrypt)
-    assert written.exit_code == 1, written.output
+    written = env.drift("-o", "markdown", "--output-file", str(report_file), *decrypt, expect=1)
     outputs += [written.output, report_file.read_text()]
     plaintexts = [CANARY] + [v for values in repository.values() for v in values.values()]
     for text in outputs:

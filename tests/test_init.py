@@ -9,8 +9,7 @@ from tests.helpers import git, run_cli
 
 def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
     target = tmp_path / "shop-gitops"
-    result = run_cli("init", str(target), "--platform", "shop")
-    assert result.exit_code == 0, result.output
+    result = run_cli("init", str(target), "--platform", "shop", expect=0)
     assert "created" in result.stderr and "8 applications rendered" in result.stderr
     for rel in (
         "environments/platform.yaml",
@@ -26,10 +25,8 @@ def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
     assert "shop" in (target / "environments/platform.yaml").read_text()
     assert "__PLATFORM__" not in (target / "environments/platform.yaml").read_text()
     assert (target / ".git").is_dir()
-    check = run_cli("render", "--check", repo=target)
-    assert check.exit_code == 0, check.output
-    validate = run_cli("validate", repo=target)
-    assert validate.exit_code == 0, validate.output
+    run_cli("render", "--check", repo=target, expect=0)
+    run_cli("validate", repo=target, expect=0)
     project = (target / "clusters/prod/apps/prod/project.yaml").read_text()
     assert "name: shop-prod" in project
     # the new repository commits cleanly
@@ -42,8 +39,7 @@ def test_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.mkdir()
     (target / "keep.txt").write_text("mine\n")
-    result = run_cli("init", str(target))
-    assert result.exit_code == 2
+    result = run_cli("init", str(target), expect=2)
     assert (
         result.stderr == f"error: {target}: already exists and is not empty; choose a new folder\n"
     )
@@ -52,7 +48,6 @@ def test_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 
 
 def test_refuses_a_bad_platform_name(tmp_path: Path) -> None:
-    result = run_cli("init", str(tmp_path / "x"), "--platform", "Not_A_Label")
-    assert result.exit_code == 2
+    result = run_cli("init", str(tmp_path / "x"), "--platform", "Not_A_Label", expect=2)
     assert "--platform Not_A_Label: must be a DNS label" in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -24,8 +24,7 @@ def _promotion_branch(repo: Path) -> str:
 def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
     before_tree = tree_digest(repo)
     head = git(repo, "rev-parse", "HEAD").strip()
-    result = run_cli("promote", "staging", "prod", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("promote", "staging", "prod", repo=repo, expect=0)
     branch = _promotion_branch(repo)
     assert branch.startswith("promote/staging-to-prod/")
     # the person's checkout is untouched: same branch, same files, same HEAD
@@ -50,7 +49,7 @@ def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
     assert "oms-service" not in trailers  # held
     # the committed render is what 'render' would write for the promoted file
     git(repo, "switch", "-q", branch)
-    assert run_cli("render", "--check", repo=repo).exit_code == 0
+    run_cli("render", "--check", repo=repo, expect=0)
     # the body goes to stdout: table, diff blocks, warnings, plan
     assert "| risk-service | service | `2.13.2` | `2.14.0` |" in result.stdout
     assert "<details><summary><code>prod-kafka</code>" in result.stdout
@@ -60,7 +59,7 @@ def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
 
 def test_only_promoted_lines_of_the_env_file_change(repo: Path) -> None:
     before = (repo / "environments/prod.yaml").read_text()
-    assert run_cli("promote", "staging", "prod", repo=repo).exit_code == 0
+    run_cli("promote", "staging", "prod", repo=repo, expect=0)
     after = git(repo, "show", f"{_promotion_branch(repo)}:environments/prod.yaml")
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     assert len(old) == len(new)
@@ -74,8 +73,7 @@ def test_only_promoted_lines_of_the_env_file_change(repo: Path) -> None:
 
 def test_dry_run_prints_plan_and_body_and_changes_nothing(repo: Path) -> None:
     before, heads = tree_digest(repo), branches(repo)
-    result = run_cli("promote", "staging", "prod", "--dry-run", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("promote", "staging", "prod", "--dry-run", repo=repo, expect=0)
     assert "promotion staging -> prod: 21 to move" in result.stdout
     assert "## promote(prod): 21 components from staging" in result.stdout
     assert tree_digest(repo) == before and branches(repo) == heads
@@ -94,8 +92,8 @@ def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
         "-o",
         "json",
         repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["status"] == "committed"
     assert [m["component"] for m in data["plan"]["moves"]] == ["kafka"]
@@ -104,13 +102,13 @@ def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
 
 
 def test_nothing_to_promote_is_success_without_a_branch(repo: Path) -> None:
-    result = run_cli("promote", "staging", "prod", "--component", "feast", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("promote", "staging", "prod", "--component", "feast", repo=repo, expect=0)
     assert "nothing to promote" in result.stdout
     assert branches(repo) == ["main"]
     # held only: still nothing, and the plan says why
-    result = run_cli("promote", "staging", "prod", "--component", "oms-service", repo=repo)
-    assert result.exit_code == 0
+    result = run_cli(
+        "promote", "staging", "prod", "--component", "oms-service", repo=repo, expect=0
+    )
     assert "nothing to promote into prod (1 held" in result.stdout
     assert "INC-1234" in result.stderr
     assert branches(repo) == ["main"]
@@ -119,15 +117,21 @@ def test_nothing_to_promote_is_success_without_a_branch(repo: Path) -> None:
 def test_mutable_tag_into_protected_env_is_refused(repo: Path) -> None:
     set_in_file(repo / "environments/staging.yaml", 'ui: {tag: "2.14.0"}', "ui: {tag: latest}")
     git(repo, "commit", "-qam", "staging runs latest")
-    result = run_cli("promote", "staging", "prod", "--component", "ui", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli("promote", "staging", "prod", "--component", "ui", repo=repo, expect=2)
     assert "nothing can be promoted into prod: ui:" in result.stderr
     assert branches(repo) == ["main"]
     # with other components the rest moves and the plan lists the blocked one
     result = run_cli(
-        "promote", "staging", "prod", "--component", "ui", "--component", "kafka", repo=repo
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "ui",
+        "--component",
+        "kafka",
+        repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert "blocked  ui latest" in result.stderr
     assert (
         "ui" not in git(repo, "log", "-1", "--format=%(trailers)", _promotion_branch(repo)).split()
@@ -136,8 +140,7 @@ def test_mutable_tag_into_protected_env_is_refused(repo: Path) -> None:
 
 def _refused(repo: Path, *args: str, message: str) -> None:
     before, heads = tree_digest(repo), branches(repo)
-    result = run_cli(*args, repo=repo)
-    assert result.exit_code == 2, result.output
+    result = run_cli(*args, repo=repo, expect=2)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
@@ -147,8 +150,7 @@ def _refused(repo: Path, *args: str, message: str) -> None:
 
 def test_skipping_the_order_needs_force(repo: Path) -> None:
     _refused(repo, "promote", "dev", "prod", message="'prod' is promoted from 'staging'")
-    result = run_cli("promote", "dev", "prod", "--force", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("promote", "dev", "prod", "--force", repo=repo, expect=0)
     assert "--force" in result.stdout  # the body warns reviewers
 
 
@@ -219,15 +221,22 @@ def test_existing_branch_is_refused(repo: Path) -> None:
 
 def test_rolled_back_version_is_not_promoted_again_without_force(repo: Path) -> None:
     head = git(repo, "rev-parse", "HEAD").strip()
-    assert run_cli("promote", "staging", "prod", "--component", "kafka", repo=repo).exit_code == 0
+    run_cli("promote", "staging", "prod", "--component", "kafka", repo=repo, expect=0)
     git(repo, "merge", "-q", "--ff-only", _promotion_branch(repo))
-    result = run_cli("rollback", "prod", "--to", head, "--branch", "rb", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("rollback", "prod", "--to", head, "--branch", "rb", repo=repo, expect=0)
     git(repo, "merge", "-q", "--ff-only", "rb")
-    result = run_cli("promote", "staging", "prod", "--component", "kafka", "--dry-run", repo=repo)
-    assert result.exit_code == 2
-    assert "was rolled back in prod" in result.stderr
-    forced = run_cli(
-        "promote", "staging", "prod", "--component", "kafka", "--force", "--dry-run", repo=repo
+    result = run_cli(
+        "promote", "staging", "prod", "--component", "kafka", "--dry-run", repo=repo, expect=2
     )
-    assert forced.exit_code == 0, forced.output
+    assert "was rolled back in prod" in result.stderr
+    run_cli(
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "kafka",
+        "--force",
+        "--dry-run",
+        repo=repo,
+        expect=0,
+    )

@@ -13,8 +13,7 @@ from tests.helpers import run_cli, tree_digest
 def _refused(root: Path, *args: str, stdin: str | None = None) -> str:
     """Run a command that must fail cleanly; return its one stderr line."""
     before = tree_digest(root)
-    result = run_cli(*args, repo=root, stdin=stdin)
-    assert result.exit_code == 2, result.output
+    result = run_cli(*args, repo=root, stdin=stdin, expect=2)
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
