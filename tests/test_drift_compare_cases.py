@@ -176,3 +176,78 @@ def test_scope_object_keeps_an_explicit_namespace() -> None:
     }
     assert scope_object({"kind": "ConfigMap"}, True, "n")["metadata"] == {"namespace": "n"}
     assert scope_object({"kind": "Namespace"}, False, "n")["metadata"] == {}
+
+
+def test_findings_carry_what_each_side_holds() -> None:
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}}
+    desired = {**config, "data": {"a": "1", "b": "2"}}
+    assert _diffs(desired, {**config, "data": {"a": "1", "c": "3"}}) == [
+        ("missing", "data/b", "2", None),
+        ("extra", "data/c", None, "3"),
+    ]
+    # a mapping replaced by a scalar live
+    deployment = _container(resources={"limits": {"cpu": "1"}})
+    assert _diffs(deployment, _container(resources="none")) == [
+        ("modified", "spec/template/spec/containers/0/resources", {"limits": {"cpu": "1"}}, "none")
+    ]
+    # an empty mapping asked for, a scalar live: still a change
+    assert _paths(_container(resources={}), _container(resources="none")) == [
+        ("modified", "spec/template/spec/containers/0/resources")
+    ]
+
+
+def test_list_findings_carry_the_elements() -> None:
+    env = [{"name": "A", "value": "1"}]
+    desired = _container(env=env)
+    assert _diffs(desired, _container(env=[])) == [
+        ("missing", "spec/template/spec/containers/0/env/0", env[0], None)
+    ]
+    extra = {"name": "B", "value": "2"}
+    assert _diffs(desired, _container(env=[*env, extra])) == [
+        ("extra", "spec/template/spec/containers/0/env/1", None, extra)
+    ]
+    assert _diffs(_container(args=["a"]), _container(args=["a", "b"])) == [
+        ("modified", "spec/template/spec/containers/0/args", ["a"], ["a", "b"])
+    ]
+
+
+def test_secret_and_binary_keys_are_exact_but_not_elsewhere() -> None:
+    meta = {"name": "s", "namespace": "n"}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
+    assert _paths(
+        {**secret, "data": {"a": "eA=="}}, {**secret, "data": {"a": "eA==", "b": "eQ=="}}
+    ) == [("extra", "data/b")]
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+    assert _paths(
+        {**config, "binaryData": {"a": "eA=="}},
+        {**config, "binaryData": {"a": "eA==", "b": "eQ=="}},
+    ) == [("extra", "binaryData/b")]
+    # elsewhere, keys only live are defaults, not drift
+    assert _paths({**config, "metadata": meta}, {**config, "metadata": {**meta, "uidx": "1"}}) == []
+    custom = {"apiVersion": "example.com/v1", "kind": "Secret", "metadata": meta}
+    assert _paths({**custom, "data": {"a": "x"}}, {**custom, "data": {"a": "x", "b": "y"}}) == []
+
+
+def test_an_application_spec_is_exact_at_any_depth() -> None:
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "a", "namespace": "argocd"},
+        "spec": {"project": "p", "source": {"repoURL": "r", "helm": {"valueFiles": ["v"]}}},
+    }
+    live = {
+        **app,
+        "spec": {
+            "project": "p",
+            "source": {"repoURL": "r", "helm": {"valueFiles": ["v"], "parameters": [{"n": 1}]}},
+        },
+    }
+    assert _paths(app, live) == [("extra", "spec/source/helm/parameters")]
+    # outside spec, live-only keys are fine
+    labelled = {**app, "metadata": {**app["metadata"], "labels": {"x": "y"}}}
+    assert _paths(app, labelled) == []
+
+
+def test_the_api_version_read_is_not_drift() -> None:
+    hpa = {"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "1"}}
+    assert _paths({**hpa, "apiVersion": "v1"}, {**hpa, "apiVersion": "v1beta1"}) == []
