@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,36 @@ def test_a_rolled_back_version_needs_force(platform) -> None:  # type: ignore[no
     assert [m.component for m in plan.moves] == ["kafka"]
     forced = plan_promotion(staging, prod, components=["kafka"], force=True, rolled_back=rolled)
     assert [m.component for m in forced.moves] == ["kafka"]
+
+
+def test_a_mutable_tag_is_blocked_from_a_protected_environment_only(platform) -> None:  # type: ignore[no-untyped-def]
+    staging, prod = platform.environment("staging"), platform.environment("prod")
+    ui = next(c for c in staging.components if c.name == "ui")
+    latest = replace(ui, tag="latest", digest=None)
+    untagged = replace(ui, tag=None, digest=None)
+    for component, shown in ((latest, "latest"), (untagged, "no tag")):
+        source = replace(
+            staging,
+            components=tuple(component if c.name == "ui" else c for c in staging.components),
+        )
+        plan = plan_promotion(source, prod, components=["ui"])
+        assert not plan.forced and plan.moves == ()
+        (blocked,) = plan.blocked
+        assert blocked.reason == (
+            f"'{shown}' is a mutable reference; prod is protected and only takes immutable "
+            "versions (a release tag or a digest)"
+        )
+        # nothing moves, so no "merge only after review" note
+        assert not any("is protected: merge only after review" in w for w in plan.warnings)
+
+
+def test_only_the_chosen_components_move_and_no_protection_note_elsewhere(platform) -> None:  # type: ignore[no-untyped-def]
+    dev, staging, prod = (platform.environment(n) for n in ("dev", "staging", "prod"))
+    plan = plan_promotion(staging, prod, components=["ui"])
+    assert [m.component for m in plan.moves] == ["ui"]
+    assert plan.warnings[-1] == (
+        "prod is protected: merge only after review; Argo CD syncs it on merge"
+    )
+    into_staging = plan_promotion(dev, staging)
+    assert into_staging.moves and not into_staging.protected
+    assert not any("is protected" in w for w in into_staging.warnings)
