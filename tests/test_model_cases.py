@@ -131,3 +131,24 @@ def test_environment_overrides_merge_into_the_catalog(root: Path) -> None:
     assert components["kafka"].chart == "31.0.0"
     assert components["risk-service"].tag == "2.13.2"
     assert components["oms-service"].held is not None  # held in prod, with its reason
+
+
+def test_promotion_order_puts_every_source_first(root: Path) -> None:
+    assert load_platform(root).promotion_order() == ["dev", "staging", "prod"]
+    # a second chain from dev, and an environment of its own: sources first, then by name
+    (root / "environments/qa.yaml").write_text(
+        (root / "environments/staging.yaml").read_text().replace("staging-eu1", "qa-eu1")
+    )
+    (root / "environments/sandbox.yaml").write_text(
+        (root / "environments/dev.yaml").read_text().replace("dev-eu1", "sandbox-eu1")
+    )
+    order = load_platform(root).promotion_order()
+    assert order == ["dev", "sandbox", "qa", "staging", "prod"]
+
+
+def test_a_component_is_found_by_name(root: Path) -> None:
+    prod = load_platform(root).environment("prod")
+    kafka, ui = prod.component("kafka"), prod.component("ui")
+    assert kafka is not None and kafka.chart == "31.0.0"
+    assert ui is not None and ui.kind is ComponentKind.UI
+    assert prod.component("nope") is None
