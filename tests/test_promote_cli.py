@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,29 @@ def test_dry_run_prints_plan_and_body_and_changes_nothing(repo: Path) -> None:
     assert "promotion staging -> prod: 21 to move" in result.stdout
     assert "## promote(prod): 21 components from staging" in result.stdout
     assert tree_digest(repo) == before and branches(repo) == heads
+
+
+_BODY_ENTRY = re.compile(r"<summary><code>([^<]+)</code> \(\+(\d+) &minus;(\d+)\)</summary>")
+
+
+def _body_entries(body: str) -> list[tuple[str, int, int]]:
+    """The "Rendered changes" of a promotion body: what, and how many lines added/removed."""
+    return [(name, int(plus), int(minus)) for name, plus, minus in _BODY_ENTRY.findall(body)]
+
+
+def test_dry_run_body_shows_what_the_commit_changes(repo: Path) -> None:
+    """The reviewer reads the dry run's body; it must describe the commit that follows."""
+    preview = run_cli("promote", "staging", "prod", "--dry-run", repo=repo, expect=0)
+    previewed = _body_entries(preview.stdout)
+    real = run_cli("promote", "staging", "prod", repo=repo, expect=0)
+    committed = _body_entries(real.stdout)
+    changed = set(git(repo, "diff", "--name-only", "main", _promotion_branch(repo)).split())
+    assert committed and changed  # the promotion moves 21 components
+    assert not any("secrets" in path for path in changed)  # no secret is touched
+    # every file the preview names is one the commit changes, and nothing else differs
+    named_files = [name for name, _, _ in previewed if "/" in name]
+    assert [f for f in named_files if f not in changed] == []
+    assert previewed == committed
 
 
 def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
