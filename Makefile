@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit k8s-bins cluster bench bench-promote bench-drift docs clean
+.PHONY: venv demo test lint typecheck unit k8s-bins cluster bench bench-promote bench-drift mutation docs clean
 
 venv: $(STAMP)
 
@@ -53,5 +53,11 @@ bench-promote: venv
 bench-drift: venv k8s-bins
 	$(BIN)/python benchmarks/drift_bench.py
 
+# Mutation testing of the pure modules with mutmut (settings in pyproject.toml, scores in
+# docs/testing.md). Slow (tens of minutes), so never part of `make test`; results go to mutants/.
+mutation: venv
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python -m tests.mutation_scores
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache

@@ -166,8 +166,10 @@ def main() -> None:
         count = git(root, "rev-list", "--count", "HEAD").strip()
         print(
             f"machine: {host.processor() or host.machine()}, {os.cpu_count()} cores, "
-            f"Python {host.python_version()}, {git(root, 'version').strip()}"
+            f"Python {host.python_version()}, {git(root, 'version').strip()}, "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
+        print(f"method: median of {args.runs} runs each (no warm-up run), spread min-max")
         print(f"repository: {count} commits, {components} components (built in {built:.1f} s)")
 
         # timed runs first: tracemalloc slows Python down severalfold, so it only runs after

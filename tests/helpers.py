@@ -28,14 +28,25 @@ class Result:
         return self.stdout + self.stderr
 
 
-def run_cli(
-    *args: str, repo: Path | None = None, stdin: str | None = None, expect: int | None = None
-) -> Result:
+def run_cli(*args: str, repo: Path | None = None, stdin: str | None = None, expect: int) -> Result:
     """Run ``gitops-gen`` in-process and capture what a user would see.
 
-    With ``expect``, a different exit code raises an AssertionError that shows the command and
-    everything it printed.
+    ``expect`` is the exit code the test requires, with no default: a test that does not say
+    which outcome it wants passes when the command fails. A different code raises an
+    AssertionError that shows the command and everything it printed.
     """
+    result = invoke_cli(*args, repo=repo, stdin=stdin)
+    if result.exit_code != expect:
+        raise AssertionError(
+            f"gitops-gen {' '.join(args)}: exit {result.exit_code}, expected {expect}\n"
+            f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
+        )
+    return result
+
+
+def invoke_cli(*args: str, repo: Path | None = None, stdin: str | None = None) -> Result:
+    """Run ``gitops-gen`` in-process without checking the exit code: only for helpers that
+    compare two runs' codes with each other and check the final one themselves."""
     argv = [*(["--repo", str(repo)] if repo is not None else []), *args]
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -45,13 +56,7 @@ def run_cli(
             main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    result = Result(code, out.getvalue(), err.getvalue())
-    if expect is not None and code != expect:
-        raise AssertionError(
-            f"gitops-gen {' '.join(args)}: exit {code}, expected {expect}\n"
-            f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
-        )
-    return result
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.helpers import Result, copy_aether, git, run_cli, tree_digest
+from tests.helpers import Result, copy_aether, git, invoke_cli, run_cli, tree_digest
 
 
 def rendered_aether(target: Path) -> Path:
@@ -67,16 +67,27 @@ def _without_output_options(args: tuple[str, ...]) -> list[str]:
     return out
 
 
-def run_as_dry_run_says(*args: str, repo: Path) -> Result:
+def run_as_dry_run_says(*args: str, repo: Path, expect: int) -> Result:
     """Run a ``promote``/``rollback`` command twice: first with ``--dry-run``, then for real, and
     assert that the files the dry run announced are exactly the files of the real commit.
 
     Every promotion test goes through here, so a preview can never again drift from the commit.
+    The real run must exit with ``expect``.
     """
+    result = _run_as_dry_run_says(*args, repo=repo)
+    if result.exit_code != expect:
+        raise AssertionError(
+            f"gitops-gen {' '.join(args)}: exit {result.exit_code}, expected {expect}\n"
+            f"--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
+        )
+    return result
+
+
+def _run_as_dry_run_says(*args: str, repo: Path) -> Result:
     before = set(branches(repo))
-    dry = run_cli(*_without_output_options(args), "--dry-run", repo=repo)
+    dry = invoke_cli(*_without_output_options(args), "--dry-run", repo=repo)
     assert set(branches(repo)) == before, "a dry run created a branch"
-    result = run_cli(*args, repo=repo)
+    result = invoke_cli(*args, repo=repo)
     if dry.exit_code != 0:  # a refusal: the real run refuses with the same words
         assert (dry.exit_code, dry.stderr) == (result.exit_code, result.stderr)
         return result
@@ -110,8 +121,7 @@ def repo_state(repo: Path) -> tuple[str, str, str, dict[str, str]]:
 def assert_refused(repo: Path, *args: str, message: str) -> Result:
     """``args`` exits 2 with exactly ``message`` as its one stderr line and changes nothing."""
     before = repo_state(repo)
-    result = run_cli(*args, repo=repo)
-    assert result.exit_code == 2, result.output
+    result = run_cli(*args, repo=repo, expect=2)
     assert result.stderr == message + "\n", result.stderr
     assert repo_state(repo) == before
     return result

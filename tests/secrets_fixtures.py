@@ -79,8 +79,7 @@ def fresh(tmp_path: Path) -> tuple[Path, Path]:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "no dev secrets")
     key = tmp_path / "keys-fresh" / "dev.agekey"
-    result = run_cli("secrets", "keygen", "dev", "--out", str(key), repo=root)
-    assert result.exit_code == 0, result.output
+    run_cli("secrets", "keygen", "dev", "--out", str(key), repo=root, expect=0)
     return root, key
 
 
@@ -191,11 +190,10 @@ CANARY = "canary-issue11-8e2f4a-do-not-leak"
 def canary_repo(repo: Path, dev_key: Path) -> Path:
     """The example repository with :data:`CANARY` as dev's fastapi-credentials JWT_SECRET,
     committed (as ciphertext)."""
-    result = run_cli(
+    run_cli(
         "secrets", "set", "dev", "fastapi-credentials", "JWT_SECRET", "--identity", str(dev_key),
-        repo=repo, stdin=CANARY,
+        repo=repo, stdin=CANARY, expect=0,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "canary")
     return repo

@@ -148,11 +148,10 @@ CASES = [
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     aether: Path, rel: str, old: str, new: str, message: str, command: str
 ) -> None:
-    assert run_cli("render", repo=aether).exit_code == 0
+    run_cli("render", repo=aether, expect=0)
     _edit(aether, rel, old, new)
     before = tree_digest(aether)
-    result = run_cli(command, repo=aether)
-    assert result.exit_code == 2
+    result = run_cli(command, repo=aether, expect=2)
     assert result.stdout == ""
     assert result.stderr.startswith(message), result.stderr
     assert result.stderr.count("\n") == 1  # one line
@@ -162,16 +161,14 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
 
 def test_debug_shows_the_traceback(aether: Path) -> None:
     _edit(aether, "environments/prod.yaml", "tier: prod", "tier: production")
-    result = run_cli("--debug", "render", repo=aether)
-    assert result.exit_code == 2
+    result = run_cli("--debug", "render", repo=aether, expect=2)
     assert "Traceback" in result.stderr
     assert result.stderr.rstrip().endswith("found 'production'")
 
 
 def test_unknown_environment_suggests(aether: Path) -> None:
     before = tree_digest(aether)
-    result = run_cli("render", "prodd", repo=aether)
-    assert result.exit_code == 2
+    result = run_cli("render", "prodd", repo=aether, expect=2)
     assert result.stderr == (
         "error: unknown environment 'prodd'; did you mean 'prod'? (environments: dev, prod, "
         "staging; each is a file environments/<name>.yaml)\n"
@@ -182,8 +179,7 @@ def test_unknown_environment_suggests(aether: Path) -> None:
 def test_clusters_existing_as_a_file(aether: Path) -> None:
     (aether / "clusters").write_text("not a folder\n")
     before = tree_digest(aether)
-    result = run_cli("render", repo=aether)
-    assert result.exit_code == 2
+    result = run_cli("render", repo=aether, expect=2)
     assert result.stderr == (
         "error: clusters: exists but is a file; gitops-gen writes rendered output into a folder "
         "of that name: move the file away\n"
@@ -194,30 +190,26 @@ def test_clusters_existing_as_a_file(aether: Path) -> None:
 def test_repo_that_is_not_a_repository(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    result = run_cli("render", repo=plain)
-    assert result.exit_code == 2
+    result = run_cli("render", repo=plain, expect=2)
     assert result.stderr == (
         f"error: --repo {plain}: not a git repository (no .git); pass the repository's top "
         "folder, or run 'git init' there first\n"
     )
     assert list(plain.iterdir()) == []
-    missing = run_cli("render", repo=tmp_path / "missing")
-    assert missing.exit_code == 2
+    missing = run_cli("render", repo=tmp_path / "missing", expect=2)
     assert "no such folder" in missing.stderr
 
 
 def test_outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run_cli("render")
-    assert result.exit_code == 2
+    result = run_cli("render", expect=2)
     assert "not inside a git repository; run gitops-gen inside the GitOps repository" in (
         result.stderr
     )
 
 
 def test_usage_error_exits_2(aether: Path) -> None:
-    result = run_cli("render", "--no-such-flag", repo=aether)
-    assert result.exit_code == 2
+    result = run_cli("render", "--no-such-flag", repo=aether, expect=2)
     assert "Error: No such option '--no-such-flag'." in result.stderr
 
 
@@ -232,10 +224,9 @@ def test_an_unexpected_error_never_echoes_its_message(
 
     monkeypatch.setattr(plan_module, "plan_render", broken)
     monkeypatch.setattr("gitops_gen.commands.render.plan_render", broken)
-    result = run_cli("render", repo=aether)
-    assert result.exit_code == 2
+    result = run_cli("render", repo=aether, expect=2)
     assert "CANARY" not in result.output
     assert result.stderr.startswith("internal error: ValueError at test_bad_input.py:")
     assert result.stderr.rstrip().endswith("(a bug; run with --debug for the traceback)")
-    debug = run_cli("--debug", "render", repo=aether)
+    debug = run_cli("--debug", "render", repo=aether, expect=2)
     assert "CANARY-plaintext-value" in debug.stderr  # the person who asked for it sees it

@@ -27,7 +27,7 @@ import yaml
 from gitops_gen.drift.canonical import strip_object
 from gitops_gen.drift.live import ApiRequestError
 from tests.drift_support import ENV, TRACKING, Kube
-from tests.helpers import copy_aether, run_cli
+from tests.helpers import copy_aether, invoke_cli
 
 pytestmark = pytest.mark.cluster
 
@@ -467,7 +467,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _audit(
     repo: Path, kubeconfig: Path, manifests: Path, namespace: str, *extra: str
 ) -> dict[str, Any]:
-    result = run_cli(
+    result = invoke_cli(
         "drift",
         ENV,
         "--manifests",

@@ -40,7 +40,7 @@ class Applied:
     def obj(self, kind: str, name: str) -> dict[str, Any]:
         return next(o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name)
 
-    def drift(self, *args: str, context: str | None = None) -> Result:
+    def drift(self, *args: str, expect: int, context: str | None = None) -> Result:
         extra = ["--context", context] if context else []
         return run_cli(
             "drift",
@@ -54,13 +54,8 @@ class Applied:
             *extra,
             *args,
             repo=self.repo,
+            expect=expect,
         )
-
-    def findings(self, *args: str) -> list[dict[str, Any]]:
-        result = self.drift("-o", "json", *args)
-        assert result.exit_code in (0, 1), result.output
-        findings: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
-        return findings
 
 
 def _controllers_did_their_work(applied: Applied) -> None:
@@ -122,8 +117,7 @@ def applied_once(kubeconfig: Path, namespace: str, repo: Path, tmp_path: Path) -
 
 @pytest.mark.parametrize("mode", [[], ["--server-side"]], ids=["fast", "server-side"])
 def test_no_false_positives(applied: Applied, mode: list[str]) -> None:
-    result = applied.drift("-o", "json", *mode)
-    assert result.exit_code == 0, result.output
+    result = applied.drift("-o", "json", *mode, expect=0)
     report = json.loads(result.stdout)
     assert report["findings"] == []
     assert report["summary"]["objects"] == len(applied.objects)
@@ -285,8 +279,7 @@ def test_each_drift_is_reported_once(applied_once: Applied, name: str) -> None:
         },
     )
     inject(applied_once, target)
-    result = applied_once.drift("-o", "json")
-    assert result.exit_code == 1, result.output
+    result = applied_once.drift("-o", "json", expect=1)
     findings = json.loads(result.stdout)["findings"]
     assert len(findings) == 1, json.dumps(findings, indent=1)
     (finding,) = findings
@@ -298,8 +291,7 @@ def test_each_drift_is_reported_once(applied_once: Applied, name: str) -> None:
     if name == "secret-key-removed":
         assert finding["desired"].startswith("<secret:")
     # the server-side mode agrees
-    exact = applied_once.drift("-o", "json", "--server-side")
-    assert exact.exit_code == 1, exact.output
+    exact = applied_once.drift("-o", "json", "--server-side", expect=1)
     assert [(f["type"], f["path"]) for f in json.loads(exact.stdout)["findings"]] == [
         (expected_type, expected_path)
     ]
@@ -314,12 +306,11 @@ def test_canary_secret_values_never_appear(applied_once: Applied, tmp_path: Path
     reports: dict[str, str] = {}
     for fmt in ("text", "json", "markdown", "junit"):
         for extra in ([], ["--server-side"]):
-            result = applied_once.drift("-o", fmt, *extra)
-            assert result.exit_code == 1, result.output
+            result = applied_once.drift("-o", fmt, *extra, expect=1)
             outputs.append(result.output)
             reports[fmt] = result.stdout
     out_file = tmp_path / "report.json"
-    assert applied_once.drift("-o", "json", "--output-file", str(out_file)).exit_code == 1
+    applied_once.drift("-o", "json", "--output-file", str(out_file), expect=1)
     outputs.append(out_file.read_text())
     for text in outputs:
         for canary in (CANARY_PASSWORD, CANARY_TOKEN):
@@ -337,7 +328,10 @@ def test_reports_are_byte_identical_across_runs(applied_once: Applied) -> None:
         applied_once.obj("ConfigMap", "settings"), {"data": {"mode": "x"}}
     )
     for fmt in ("text", "json", "markdown", "junit"):
-        first, second = applied_once.drift("-o", fmt), applied_once.drift("-o", fmt)
+        # exit 1: the run found the change; two empty outputs would also be "identical"
+        first = applied_once.drift("-o", fmt, expect=1)
+        second = applied_once.drift("-o", fmt, expect=1)
+        assert "settings" in first.stdout and "/data/mode" in first.stdout, first.stdout
         assert first.stdout == second.stdout
 
 
@@ -370,7 +364,12 @@ def test_fail_on_never(applied_once: Applied) -> None:
     applied_once.kube.merge_patch(
         applied_once.obj("ConfigMap", "settings"), {"data": {"mode": "x"}}
     )
-    assert applied_once.drift("--fail-on", "never").exit_code == 0
+    # the same drift fails the default run, so a pass below means "found and ignored",
+    # never "nothing found"
+    applied_once.drift("-o", "json", expect=1)
+    result = applied_once.drift("--fail-on", "never", "-o", "json", expect=0)
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["ref"]["name"], f["path"]) for f in findings] == [("settings", "/data/mode")]
 
 
 def _limited_kubeconfig(applied: Applied, tmp_path: Path) -> Path:
@@ -449,6 +448,7 @@ def test_forbidden_type_is_one_error_and_the_rest_is_audited(
             "-o",
             "json",
             repo=applied_once.repo,
+            expect=2,  # an incomplete audit is an error, never 1
         )
     finally:
         for kind in ("ClusterRoleBinding", "ClusterRole"):
@@ -459,7 +459,6 @@ def test_forbidden_type_is_one_error_and_the_rest_is_audited(
                     "metadata": {"name": f"{applied_once.namespace}-limited"},
                 }
             )
-    assert result.exit_code == 2, result.output  # an incomplete audit is an error, never 1
     assert "audit incomplete" in result.stderr
     findings = json.loads(result.stdout)["findings"]
     errors = [f for f in findings if f["type"] == "error"]
@@ -527,11 +526,14 @@ def test_rendered_environment_audited_with_its_own_service_account(
         job_config = tmp_path / "job.yaml"
         job_config.write_text(yaml.safe_dump(config))
 
-        def audit(*args: str) -> Result:
-            return run_cli("drift", ENV, "--kubeconfig", str(job_config), *args, repo=repo)
+        def audit(*args: str, expect: int) -> Result:
+            return run_cli(
+                "drift", ENV, "--kubeconfig", str(job_config), *args, repo=repo, expect=expect
+            )
 
-        clean = audit("-o", "markdown", "-o", "json", "--report-config-map", f"drift-report-{ENV}")
-        assert clean.exit_code == 0, clean.output
+        clean = audit(
+            "-o", "markdown", "-o", "json", "--report-config-map", f"drift-report-{ENV}", expect=0
+        )
         assert clean.stdout.startswith(f"## Drift report: `{ENV}`\n\nNo drift")
         stored = kube.live.request(
             "GET", f"/api/v1/namespaces/{env.namespace}/configmaps/drift-report-{ENV}", "get"
@@ -579,8 +581,7 @@ def test_rendered_environment_audited_with_its_own_service_account(
                 "spec": {"sourceRepos": ["*"]},
             }
         )
-        drifted = audit("-o", "json", "--report-config-map", f"drift-report-{ENV}")
-        assert drifted.exit_code == 1, drifted.output
+        drifted = audit("-o", "json", "--report-config-map", f"drift-report-{ENV}", expect=1)
         findings = json.loads(drifted.stdout)["findings"]
         got = sorted((f["ref"]["kind"], f["ref"]["name"], f["rule"]) for f in findings)
         assert got == sorted(
@@ -604,7 +605,7 @@ def test_rendered_environment_audited_with_its_own_service_account(
         ]
 
         # RBAC cannot restrict create by name, but every later write is limited to the report
-        def store_other() -> Result:
+        def store_other(expect: int) -> Result:
             return run_cli(
                 "drift",
                 ENV,
@@ -613,11 +614,12 @@ def test_rendered_environment_audited_with_its_own_service_account(
                 "--report-config-map",
                 "other",
                 repo=repo,
+                expect=expect,
             )
 
-        assert store_other().exit_code == 1  # created: drift found, report stored
-        denied = store_other()
-        assert denied.exit_code == 2 and "HTTP 403" in denied.stderr, denied.output
+        store_other(1)  # created: drift found, report stored
+        denied = store_other(2)
+        assert "HTTP 403" in denied.stderr, denied.output
     finally:
         for name in (f"gitops-gen-drift-{ENV}",):
             for kind in ("ClusterRoleBinding", "ClusterRole"):

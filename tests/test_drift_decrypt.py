@@ -24,8 +24,7 @@ NO_CLUSTER = "/nonexistent/kubeconfig"  # reaching the kubeconfig would be a dif
 
 def _refused(root: Path, *args: str) -> str:
     before = tree_digest(root)
-    result = run_cli("drift", "dev", "--kubeconfig", NO_CLUSTER, *args, repo=root)
-    assert result.exit_code == 2, result.output
+    result = run_cli("drift", "dev", "--kubeconfig", NO_CLUSTER, *args, repo=root, expect=2)
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -38,9 +37,8 @@ def test_values_are_the_bytes_the_operator_would_write(repo: Path, dev_key: Path
     assert len(values) == 24  # the catalog, kraken-keys-* once per account
     revealed = run_cli(
         "secrets", "show", "dev", "fastapi-credentials", "--reveal", "-o", "json",
-        "--identity", str(dev_key), repo=repo,
+        "--identity", str(dev_key), repo=repo, expect=0,
     )  # fmt: skip
-    assert revealed.exit_code == 0, revealed.output
     expected = json.loads(revealed.stdout)["values"]
     assert values["fastapi-credentials"] == {k: v.encode() for k, v in expected.items()}
     assert git(repo, "status", "--porcelain") == ""

@@ -20,7 +20,7 @@ import pytest
 from gitops_gen.drift.desired import from_render
 from gitops_gen.model import load_platform
 from tests.drift_support import Kube, write_manifests
-from tests.helpers import Result, copy_aether, run_cli
+from tests.helpers import Result, copy_aether, invoke_cli
 
 pytestmark = pytest.mark.cluster
 ENVIRONMENTS = ("dev", "staging")
@@ -109,7 +109,7 @@ def shared_cluster(
 def _audit(
     repo: Path, kubeconfig: Path, env: str, folder: Path, namespace: str
 ) -> tuple[Result, list[dict[str, Any]]]:
-    result = run_cli(
+    result = invoke_cli(
         "drift",
         env,
         "--manifests",

@@ -462,7 +462,7 @@ def test_junit_has_one_testcase_per_object() -> None:
 
 
 def test_render_emits_the_audit_objects(aether: Path) -> None:
-    assert run_cli("render", repo=aether).exit_code == 0
+    run_cli("render", repo=aether, expect=0)
     folder = aether / "clusters/dev-eu1/audit/dev"
     docs = {p.stem: yaml.safe_load(p.read_text()) for p in folder.glob("*.yaml")}
     assert sorted(docs) == sorted(
@@ -488,16 +488,16 @@ def test_render_emits_the_audit_objects(aether: Path) -> None:
     app = yaml.safe_load((aether / "clusters/dev-eu1/apps/dev/drift-audit.yaml").read_text())
     assert app["spec"]["source"]["path"] == "clusters/dev-eu1/audit/dev"
     assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "40"
-    assert run_cli("validate", repo=aether).exit_code == 0
+    run_cli("validate", repo=aether, expect=0)
 
 
 def test_drift_errors_exit_2(aether: Path, tmp_path: Path) -> None:
-    result = run_cli("drift", "qa", repo=aether)
-    assert result.exit_code == 2 and result.stderr.startswith("error: ")
-    result = run_cli("drift", "dev", "--kubeconfig", str(tmp_path / "nope"), repo=aether)
-    assert result.exit_code == 2 and "no such file" in result.stderr
+    result = run_cli("drift", "qa", repo=aether, expect=2)
+    assert result.stderr.startswith("error: ")
+    result = run_cli("drift", "dev", "--kubeconfig", str(tmp_path / "nope"), repo=aether, expect=2)
+    assert "no such file" in result.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
-    result = run_cli("drift", "dev", "--kubeconfig", str(bad), repo=aether)
-    assert result.exit_code == 2 and "kubeconfig" in result.stderr
+    result = run_cli("drift", "dev", "--kubeconfig", str(bad), repo=aether, expect=2)
+    assert "kubeconfig" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

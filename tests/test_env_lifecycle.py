@@ -28,8 +28,7 @@ def test_add_before_prod_copies_rewires_keygens_and_lists_the_secrets(
 ) -> None:
     staging = (repo / "environments/staging.yaml").read_text()
     prod_before = (repo / "environments/prod.yaml").read_text()
-    result = run_cli(*QA, "--before", "prod", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli(*QA, "--before", "prod", repo=repo, expect=0)
     assert result.stdout.startswith(
         "added qa (environments/qa.yaml, environments/prod.yaml): promoted from staging; "
         "prod is now promoted from qa\n"
@@ -65,31 +64,32 @@ def test_add_before_prod_copies_rewires_keygens_and_lists_the_secrets(
     assert listed == wanted and wanted
     assert f"qa needs {len(env.required_secrets)} secrets; set each key with:" in result.stdout
     # validate now names qa's missing secrets (a finding, not only in 'secrets verify')
-    found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo).stdout)["findings"]
+    found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo, expect=1).stdout)[
+        "findings"
+    ]
     assert {f["rule"] for f in found} == {"SEC006"}
 
 
 def test_a_new_environment_promotes_into_prod_as_its_dry_run_says(repo: Path) -> None:
-    assert run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo).exit_code == 0
-    assert run_cli("render", repo=repo).exit_code == 0
+    run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo, expect=0)
+    run_cli("render", repo=repo, expect=0)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "add qa")
-    assert run_cli("env", "list", repo=repo).exit_code == 0
-    result = run_as_dry_run_says("promote", "qa", "prod", repo=repo)
-    assert result.exit_code == 0, result.output
+    run_cli("env", "list", repo=repo, expect=0)
+    result = run_as_dry_run_says("promote", "qa", "prod", repo=repo, expect=0)
     assert "## promote(prod): " in result.stdout and " from qa" in result.stdout
     # and staging, no longer prod's source, needs --skip-order
-    refused = run_cli("promote", "staging", "prod", repo=repo)
-    assert refused.exit_code == 2
+    refused = run_cli("promote", "staging", "prod", repo=repo, expect=2)
     assert "'prod' is promoted from 'qa', not from 'staging'" in refused.stderr
 
 
 def test_without_keygen_validate_reports_the_missing_secrets(repo: Path) -> None:
-    result = run_cli(*QA, "--no-keygen", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli(*QA, "--no-keygen", repo=repo, expect=0)
     assert "promoted from staging\n" in result.stdout
     assert not (repo / ".sops.yaml").read_text().count("secrets/qa/")
-    found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo).stdout)["findings"]
+    found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo, expect=1).stdout)[
+        "findings"
+    ]
     (missing,) = [f for f in found if f["rule"] == "XENV004"]
     assert missing["location"] == "secrets/qa/"
     assert missing["message"].startswith("qa has none of its ")
@@ -110,21 +110,20 @@ def test_remove_refuses_a_source_and_removes_a_leaf(repo: Path) -> None:
             "elsewhere first (e.g. to dev)"
         ),
     )
-    assert run_cli(*QA, "--no-keygen", repo=repo).exit_code == 0
-    assert run_cli("render", repo=repo).exit_code == 0
+    run_cli(*QA, "--no-keygen", repo=repo, expect=0)
+    run_cli("render", repo=repo, expect=0)
     assert (repo / "clusters/qa-eu1/apps/qa").is_dir()
-    result = run_cli("env", "remove", "qa", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("env", "remove", "qa", repo=repo, expect=0)
     assert result.stdout == "removed qa: environments/qa.yaml, clusters/qa-eu1/\n"
     assert not (repo / "environments/qa.yaml").exists()
     assert not (repo / "clusters/qa-eu1").exists()
-    assert run_cli("render", "--check", repo=repo).exit_code == 0
-    assert run_cli("validate", repo=repo).exit_code == 0
+    run_cli("render", "--check", repo=repo, expect=0)
+    run_cli("validate", repo=repo, expect=0)
 
 
 def test_list_shows_the_promotion_order(repo: Path) -> None:
-    assert run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo).exit_code == 0
-    data = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)
+    run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo, expect=0)
+    data = json.loads(run_cli("env", "list", "-o", "json", repo=repo, expect=0).stdout)
     assert data["schemaVersion"] == "gitops-gen.io/env-list/v1"
     rows = data["environments"]
     assert [(r["name"], r["promotedFrom"]) for r in rows] == [
@@ -135,7 +134,7 @@ def test_list_shows_the_promotion_order(repo: Path) -> None:
     ]
     prod = rows[-1]
     assert (prod["tier"], prod["protected"], prod["cluster"]) == ("prod", True, "prod-eu1")
-    table = run_cli("env", "list", repo=repo).stdout.splitlines()
+    table = run_cli("env", "list", repo=repo, expect=0).stdout.splitlines()
     assert table[0].split() == [
         "ORDER",
         "NAME",
@@ -219,14 +218,12 @@ def test_an_existing_identity_is_never_overwritten(repo: Path, isolated_env: Pat
 
 
 def test_a_tier_outside_the_allowed_ones_names_them(repo: Path) -> None:
-    result = run_cli(*QA, "--tier", "qa", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli(*QA, "--tier", "qa", repo=repo, expect=2)
     assert "'qa' is not one of 'dev', 'staging', 'prod'" in result.stderr
     (repo / "environments/staging.yaml").write_text(
         (repo / "environments/staging.yaml").read_text().replace("tier: staging", "tier: qa")
     )
-    result = run_cli("validate", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli("validate", repo=repo, expect=2)
     assert result.stderr == (
         "error: environments/staging.yaml:2: tier: expected one of 'dev', 'staging' or 'prod', "
         "found 'qa'\n"
@@ -235,8 +232,7 @@ def test_a_tier_outside_the_allowed_ones_names_them(repo: Path) -> None:
 
 def test_add_before_the_start_of_the_chain(repo: Path) -> None:
     args = ("env", "add", "pre", "--from", "dev", "--cluster", "pre-eu1=https://pre.example.com")
-    result = run_cli(*args, "--before", "dev", "--no-keygen", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli(*args, "--before", "dev", "--no-keygen", repo=repo, expect=0)
     assert result.stdout.startswith(
         "added pre (environments/pre.yaml, environments/dev.yaml): the start of the promotion "
         "chain; dev is now promoted from pre\n"
@@ -246,5 +242,7 @@ def test_add_before_the_start_of_the_chain(repo: Path) -> None:
         "# pre: added with 'gitops-gen env add pre --from dev'.\n"
         "# The comments below were copied from environments/dev.yaml.\n"
     )
-    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo).stdout)["environments"]
+    rows = json.loads(run_cli("env", "list", "-o", "json", repo=repo, expect=0).stdout)[
+        "environments"
+    ]
     assert [r["name"] for r in rows] == ["pre", "dev", "staging", "prod"]

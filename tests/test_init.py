@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, run_cli
+from tests.helpers import git, invoke_cli, run_cli
 
 
 def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
     target = tmp_path / "shop-gitops"
-    result = run_cli("init", str(target), "--platform", "shop")
-    assert result.exit_code == 0, result.output
+    result = run_cli("init", str(target), "--platform", "shop", expect=0)
     assert "created" in result.stderr and "6 applications rendered" in result.stderr
     for rel in (
         "environments/platform.yaml",
@@ -30,25 +29,20 @@ def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
     assert "shop" in (target / "environments/platform.yaml").read_text()
     assert "__PLATFORM__" not in (target / "environments/platform.yaml").read_text()
     assert (target / ".git").is_dir()
-    check = run_cli("render", "--check", repo=target)
-    assert check.exit_code == 0, check.output
-    validate = run_cli("validate", repo=target)
-    assert validate.exit_code == 0, validate.output
+    run_cli("render", "--check", repo=target, expect=0)
+    run_cli("validate", repo=target, expect=0)
     project = (target / "clusters/prod/apps/prod/project.yaml").read_text()
     assert "name: shop-prod" in project
     # the first commit holds everything, so history, diff and promote work at once
     assert "first commit " in result.stderr
     assert git(target, "status", "--porcelain") == ""
     assert git(target, "log", "--format=%s").splitlines() == ["Scaffold with gitops-gen init"]
-    history = run_cli("history", "prod", repo=target)
-    assert (
-        history.exit_code == 0
-        and history.stdout == "no promotions into prod found in the history\n"
-    )
-    assert run_cli("diff", "--base", "HEAD", repo=target).exit_code == 0
+    history = run_cli("history", "prod", repo=target, expect=0)
+    assert history.stdout == "no promotions into prod found in the history\n"
+    run_cli("diff", "--base", "HEAD", repo=target, expect=0)
     # a promotion plans from the first commit: it runs, or a guardrail (the scaffold's dev may
     # track a branch, which protected prod refuses) answers, never "no commits yet"
-    dry = run_cli("promote", "dev", "prod", "--dry-run", repo=target)
+    dry = invoke_cli("promote", "dev", "prod", "--dry-run", repo=target)
     assert dry.exit_code == 0 or dry.stderr.startswith(
         "error: nothing can be promoted into prod: "
     ), dry.output
@@ -58,10 +52,9 @@ def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
 def test_the_folder_gets_the_users_umask(tmp_path: Path, umask: int, mode: int) -> None:
     old = os.umask(umask)
     try:
-        result = run_cli("init", str(tmp_path / "repo"))
+        run_cli("init", str(tmp_path / "repo"), expect=0)
     finally:
         os.umask(old)
-    assert result.exit_code == 0, result.output
     assert stat.S_IMODE((tmp_path / "repo").stat().st_mode) == mode
 
 
@@ -72,8 +65,7 @@ def test_without_a_git_identity_init_still_works_and_says_how_to_commit(
         monkeypatch.delenv(f"GIT_{who}_NAME", raising=False)
         monkeypatch.delenv(f"GIT_{who}_EMAIL", raising=False)
     monkeypatch.delenv("EMAIL", raising=False)
-    result = run_cli("init", str(tmp_path / "repo"))
-    assert result.exit_code == 0, result.output
+    result = run_cli("init", str(tmp_path / "repo"), expect=0)
     assert "note: no first commit: git identity unknown: " in result.stderr
     assert "then run 'git add -A && git commit'" in result.stderr
     assert (tmp_path / "repo/clusters").is_dir()
@@ -83,8 +75,7 @@ def test_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.mkdir()
     (target / "keep.txt").write_text("mine\n")
-    result = run_cli("init", str(target))
-    assert result.exit_code == 2
+    result = run_cli("init", str(target), expect=2)
     assert (
         result.stderr == f"error: {target}: already exists and is not empty; choose a new folder\n"
     )
@@ -93,7 +84,6 @@ def test_refuses_a_non_empty_folder(tmp_path: Path) -> None:
 
 
 def test_refuses_a_bad_platform_name(tmp_path: Path) -> None:
-    result = run_cli("init", str(tmp_path / "x"), "--platform", "Not_A_Label")
-    assert result.exit_code == 2
+    result = run_cli("init", str(tmp_path / "x"), "--platform", "Not_A_Label", expect=2)
     assert "--platform Not_A_Label: must be a DNS label" in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -15,13 +15,11 @@ from tests.helpers import PROJECT_ROOT, copy_aether, run_cli
 
 
 def test_committed_clusters_folder_is_up_to_date() -> None:
-    result = run_cli("render", "--check", repo=PROJECT_ROOT)
-    assert result.exit_code == 0, result.stdout + result.stderr
+    run_cli("render", "--check", repo=PROJECT_ROOT, expect=0)
 
 
 def test_embedded_platform_validates_clean() -> None:
-    result = run_cli("validate", repo=PROJECT_ROOT)
-    assert result.exit_code == 0, result.stdout + result.stderr
+    run_cli("validate", repo=PROJECT_ROOT, expect=0)
 
 
 def test_embedded_platform_encodes_the_guide() -> None:

@@ -32,8 +32,7 @@ def _promotion_branch(repo: Path) -> str:
 def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
     before_tree = tree_digest(repo)
     head = git(repo, "rev-parse", "HEAD").strip()
-    result = run_as_dry_run_says("promote", "staging", "prod", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_as_dry_run_says("promote", "staging", "prod", repo=repo, expect=0)
     branch = _promotion_branch(repo)
     assert branch.startswith("promote/staging-to-prod/")
     # the person's checkout is untouched: same branch, same files, same HEAD
@@ -58,7 +57,7 @@ def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
     assert "oms-service" not in trailers  # held
     # the committed render is what 'render' would write for the promoted file
     git(repo, "switch", "-q", branch)
-    assert run_cli("render", "--check", repo=repo).exit_code == 0
+    run_cli("render", "--check", repo=repo, expect=0)
     # the body goes to stdout: table, diff blocks, warnings, plan
     assert "| risk-service | service | `2.13.2` | `2.14.0` |" in result.stdout
     assert "<details><summary><code>prod-kafka</code>" in result.stdout
@@ -68,7 +67,7 @@ def test_promote_creates_one_commit_on_a_new_branch(repo: Path) -> None:
 
 def test_only_promoted_lines_of_the_env_file_change(repo: Path) -> None:
     before = (repo / "environments/prod.yaml").read_text()
-    assert run_as_dry_run_says("promote", "staging", "prod", repo=repo).exit_code == 0
+    run_as_dry_run_says("promote", "staging", "prod", repo=repo, expect=0)
     after = git(repo, "show", f"{_promotion_branch(repo)}:environments/prod.yaml")
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     assert len(old) == len(new)
@@ -82,8 +81,7 @@ def test_only_promoted_lines_of_the_env_file_change(repo: Path) -> None:
 
 def test_dry_run_prints_plan_and_body_and_changes_nothing(repo: Path) -> None:
     before, heads = tree_digest(repo), branches(repo)
-    result = run_cli("promote", "staging", "prod", "--dry-run", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli("promote", "staging", "prod", "--dry-run", repo=repo, expect=0)
     assert "promotion staging -> prod: 19 to move" in result.stdout
     assert "## promote(prod): 19 components from staging" in result.stdout
     assert tree_digest(repo) == before and branches(repo) == heads
@@ -106,8 +104,8 @@ def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
         "-o",
         "json",
         repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["status"] == "committed"
     assert [m["component"] for m in data["plan"]["moves"]] == ["kafka"]
@@ -116,15 +114,15 @@ def test_json_output_and_pr_body_file(repo: Path, tmp_path: Path) -> None:
 
 
 def test_nothing_to_promote_is_success_without_a_branch(repo: Path) -> None:
-    result = run_as_dry_run_says("promote", "staging", "prod", "--component", "feast", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_as_dry_run_says(
+        "promote", "staging", "prod", "--component", "feast", repo=repo, expect=0
+    )
     assert "nothing to promote" in result.stdout
     assert branches(repo) == ["main"]
     # held only: still nothing, and the plan says why
     result = run_as_dry_run_says(
-        "promote", "staging", "prod", "--component", "oms-service", repo=repo
+        "promote", "staging", "prod", "--component", "oms-service", repo=repo, expect=0
     )
-    assert result.exit_code == 0
     assert "nothing to promote into prod (1 held" in result.stdout
     assert "INC-1234" in result.stderr
     assert branches(repo) == ["main"]
@@ -133,8 +131,7 @@ def test_nothing_to_promote_is_success_without_a_branch(repo: Path) -> None:
 def test_mutable_tag_into_protected_env_is_refused(repo: Path) -> None:
     set_in_file(repo / "environments/staging.yaml", 'ui: {tag: "2.14.0"}', "ui: {tag: latest}")
     git(repo, "commit", "-qam", "staging runs latest")
-    result = run_cli("promote", "staging", "prod", "--component", "ui", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli("promote", "staging", "prod", "--component", "ui", repo=repo, expect=2)
     assert result.stderr == (
         "error: nothing can be promoted into prod: ui latest: a mutable reference; prod is "
         "protected and only takes immutable versions (a release tag or a digest)\n"
@@ -142,9 +139,16 @@ def test_mutable_tag_into_protected_env_is_refused(repo: Path) -> None:
     assert branches(repo) == ["main"]
     # with other components the rest moves and the plan lists the blocked one
     result = run_as_dry_run_says(
-        "promote", "staging", "prod", "--component", "ui", "--component", "kafka", repo=repo
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "ui",
+        "--component",
+        "kafka",
+        repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert "blocked  ui latest" in result.stderr
     assert (
         "ui" not in git(repo, "log", "-1", "--format=%(trailers)", _promotion_branch(repo)).split()
@@ -155,8 +159,7 @@ def _refused(repo: Path, *args: str, message: str) -> None:
     """Exit 2, one line holding ``message`` (all of it when it starts with 'error: '), and the
     repository (refs, HEAD, index, work tree) exactly as it was."""
     before = repo_state(repo)
-    result = run_cli(*args, repo=repo)
-    assert result.exit_code == 2, result.output
+    result = run_cli(*args, repo=repo, expect=2)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     if message.startswith("error: "):
@@ -177,8 +180,7 @@ def test_skipping_the_order_needs_skip_order(repo: Path) -> None:
             "or pass --skip-order to promote out of order"
         ),
     )
-    result = run_as_dry_run_says("promote", "dev", "prod", "--skip-order", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_as_dry_run_says("promote", "dev", "prod", "--skip-order", repo=repo, expect=0)
     assert "--skip-order: 'prod' is promoted from 'staging'" in result.stdout  # body warns
 
 
@@ -275,14 +277,13 @@ def test_rolled_back_versions_need_allow_rolled_back_and_one_sentence_names_them
     repo: Path,
 ) -> None:
     both = ("--component", "kafka", "--component", "ui")
-    assert run_as_dry_run_says("promote", "staging", "prod", *both, repo=repo).exit_code == 0
+    run_as_dry_run_says("promote", "staging", "prod", *both, repo=repo, expect=0)
     promotion = _promotion_branch(repo)
     git(repo, "merge", "-q", "--ff-only", promotion)
     promotion_id = git(repo, "log", "-1", "--format=%(trailers:key=Promotion-Id,valueonly)")
-    result = run_as_dry_run_says(
-        "rollback", "prod", "--undo", promotion_id.strip(), "--branch", "rb", repo=repo
+    run_as_dry_run_says(
+        "rollback", "prod", "--undo", promotion_id.strip(), "--branch", "rb", repo=repo, expect=0
     )
-    assert result.exit_code == 0, result.output
     git(repo, "merge", "-q", "--ff-only", "rb")
     rollback = git(repo, "rev-parse", "--short=12", "HEAD").strip()
     assert_refused(
@@ -298,8 +299,7 @@ def test_rolled_back_versions_need_allow_rolled_back_and_one_sentence_names_them
         ),
     )
     # the order check is a separate flag: --skip-order does not lift this one
-    assert run_cli("promote", "staging", "prod", *both, "--skip-order", repo=repo).exit_code == 2
-    again = run_as_dry_run_says(
-        "promote", "staging", "prod", *both, "--allow-rolled-back", repo=repo
+    run_cli("promote", "staging", "prod", *both, "--skip-order", repo=repo, expect=2)
+    run_as_dry_run_says(
+        "promote", "staging", "prod", *both, "--allow-rolled-back", repo=repo, expect=0
     )
-    assert again.exit_code == 0, again.output

@@ -35,7 +35,7 @@ def _commit_all(repo: Path, message: str) -> None:
 
 
 def _render_and_commit(repo: Path, message: str) -> None:
-    assert run_cli("render", repo=repo).exit_code == 0
+    run_cli("render", repo=repo, expect=0)
     _commit_all(repo, message)
 
 
@@ -79,8 +79,7 @@ def test_a_stale_render_is_refused_naming_the_files(repo: Path, dry_run: bool) -
 def test_after_render_the_promotion_describes_its_whole_diff(repo: Path) -> None:
     _stale_prod(repo)
     _render_and_commit(repo, "render")
-    result = run_as_dry_run_says("promote", "staging", "prod", "--component", "kafka", repo=repo)
-    assert result.exit_code == 0, result.output
+    run_as_dry_run_says("promote", "staging", "prod", "--component", "kafka", repo=repo, expect=0)
     (branch,) = [b for b in branches(repo) if b.startswith("promote/")]
     files = git(repo, "diff", "--name-only", "main", branch).split()
     assert all("kafka" in f or f == "environments/prod.yaml" for f in files), files
@@ -111,9 +110,16 @@ def test_dropping_a_digest_pin_is_refused_into_a_protected_environment(repo: Pat
     )
     # among other components it is listed as blocked and the rest moves
     result = run_as_dry_run_says(
-        "promote", "staging", "prod", "--component", "ui", "--component", "kafka", repo=repo
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "ui",
+        "--component",
+        "kafka",
+        repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert f"blocked  ui 2.14.0: drops the digest pin of 2.14.0@{PIN}" in result.stderr
 
 
@@ -124,8 +130,9 @@ def test_dropping_a_digest_pin_elsewhere_is_a_warning(repo: Path) -> None:
         f'ui: {{tag: "2.14.0", digest: "{PIN}"}}',
     )
     _render_and_commit(repo, "staging pins the UI")
-    result = run_as_dry_run_says("promote", "dev", "staging", "--component", "ui", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_as_dry_run_says(
+        "promote", "dev", "staging", "--component", "ui", repo=repo, expect=0
+    )
     warning = f"ui drops its digest pin: 2.14.0@{PIN} -> 2.15.0-rc.1"
     assert f"  warning: {warning}" in result.stderr  # the plan, for the person
     assert f"- {warning}" in result.stdout  # the body, for the reviewer
@@ -135,8 +142,7 @@ def test_dropping_a_digest_pin_elsewhere_is_a_warning(repo: Path) -> None:
 
 
 def _promote(repo: Path, *args: str, branch: str) -> str:
-    result = run_as_dry_run_says("promote", *args, "--branch", branch, repo=repo)
-    assert result.exit_code == 0, result.output
+    run_as_dry_run_says("promote", *args, "--branch", branch, repo=repo, expect=0)
     return _merge(repo, branch)
 
 
@@ -144,8 +150,7 @@ def test_undo_puts_back_only_what_the_promotion_changed(repo: Path) -> None:
     before = (repo / "environments/prod.yaml").read_text()
     first = _promote(repo, "staging", "prod", "--component", "kafka", branch="p1")
     second = _promote(repo, "staging", "prod", "--component", "ui", branch="p2")
-    result = run_as_dry_run_says("rollback", "prod", "--undo", first, "--branch", "u", repo=repo)
-    assert result.exit_code == 0, result.output
+    run_as_dry_run_says("rollback", "prod", "--undo", first, "--branch", "u", repo=repo, expect=0)
     undone = git(repo, "show", "u:environments/prod.yaml")
     assert "kafka: {chart: 31.0.0}" in undone or "31.0.0" in undone
     assert 'ui: {tag: "2.14.0"}' in undone  # the later promotion stays
@@ -155,7 +160,7 @@ def test_undo_puts_back_only_what_the_promotion_changed(repo: Path) -> None:
     assert f"Rollback-Of: before {first}" in message
     assert "Component: kafka 31.1.0 -> 31.0.0" in message
     _merge(repo, "u")
-    history = run_cli("history", "prod", repo=repo).stdout
+    history = run_cli("history", "prod", repo=repo, expect=0).stdout
     assert f"rollback to before {first}" in history and "rollback rollback" not in history
     assert second in history
 
@@ -180,14 +185,11 @@ def test_undo_refuses_when_a_component_moved_again(repo: Path) -> None:
 def test_undo_and_to_with_a_parent_suffix(repo: Path) -> None:
     first = _promote(repo, "staging", "prod", "--component", "kafka", branch="p1")
     # --to ID is the state right after it (nothing to do); --to ID~1 is right before it
-    same = run_cli("rollback", "prod", "--to", first, repo=repo)
-    assert same.exit_code == 0 and f"nothing to roll back: prod already matches {first}" in (
-        same.stdout
+    same = run_cli("rollback", "prod", "--to", first, repo=repo, expect=0)
+    assert f"nothing to roll back: prod already matches {first}" in (same.stdout)
+    run_as_dry_run_says(
+        "rollback", "prod", "--to", f"{first}~1", "--branch", "back", repo=repo, expect=0
     )
-    result = run_as_dry_run_says(
-        "rollback", "prod", "--to", f"{first}~1", "--branch", "back", repo=repo
-    )
-    assert result.exit_code == 0, result.output
     assert "Component: kafka 31.1.0 -> 31.0.0" in git(repo, "log", "-1", "--format=%B", "back")
 
 
@@ -244,23 +246,38 @@ def test_undo_component_must_be_one_the_promotion_changed(repo: Path) -> None:
 
 def test_a_pr_body_left_in_the_checkout_does_not_block_the_next_promotion(repo: Path) -> None:
     body = repo / "pr.md"
-    first = run_as_dry_run_says(
-        "promote", "staging", "prod", "--component", "kafka", "--pr-body", str(body), repo=repo
+    run_as_dry_run_says(
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "kafka",
+        "--pr-body",
+        str(body),
+        repo=repo,
+        expect=0,
     )
-    assert first.exit_code == 0, first.output
     assert body.is_file() and "pr.md" in git(repo, "status", "--porcelain")
-    second = run_as_dry_run_says(
-        "promote", "staging", "prod", "--component", "ui", "--pr-body", str(body), repo=repo
+    run_as_dry_run_says(
+        "promote",
+        "staging",
+        "prod",
+        "--component",
+        "ui",
+        "--pr-body",
+        str(body),
+        repo=repo,
+        expect=0,
     )
-    assert second.exit_code == 0, second.output
     # untracked files among the tool's inputs still block: they may be a forgotten change
     (repo / "environments/qa.yaml").write_text("tier: staging\n")
-    assert run_cli("promote", "staging", "prod", repo=repo).exit_code == 2
+    run_cli("promote", "staging", "prod", repo=repo, expect=2)
 
 
 def test_one_component_is_singular_in_title_body_and_commit(repo: Path) -> None:
-    result = run_as_dry_run_says("promote", "staging", "prod", "--component", "kafka", repo=repo)
-    assert result.exit_code == 0
+    result = run_as_dry_run_says(
+        "promote", "staging", "prod", "--component", "kafka", repo=repo, expect=0
+    )
     (branch,) = [b for b in branches(repo) if b.startswith("promote/")]
     message = git(repo, "log", "-1", "--format=%B", branch)
     assert message.startswith("promote(prod): 1 component from staging\n")
@@ -271,8 +288,9 @@ def test_one_component_is_singular_in_title_body_and_commit(repo: Path) -> None:
 def test_a_dry_run_in_a_dirty_tree_says_it_shows_head(repo: Path) -> None:
     set_in_file(repo / "environments/prod.yaml", "replicas: 2", "replicas: 3")
     head = git(repo, "rev-parse", "--short=12", "HEAD").strip()
-    result = run_cli("promote", "staging", "prod", "--component", "kafka", "--dry-run", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli(
+        "promote", "staging", "prod", "--component", "kafka", "--dry-run", repo=repo, expect=0
+    )
     assert (
         "note: uncommitted changes (environments/prod.yaml) are not part of a promotion: this "
         f"dry run shows the commit built from HEAD ({head}), as the real run would"
@@ -281,7 +299,7 @@ def test_a_dry_run_in_a_dirty_tree_says_it_shows_head(repo: Path) -> None:
 
 def test_an_environment_not_committed_yet_cannot_be_promoted_into(repo: Path) -> None:
     qa = ("env", "add", "qa", "--from", "staging", "--cluster", "qa-eu1=https://qa.example.com")
-    assert run_cli(*qa, "--no-keygen", repo=repo).exit_code == 0
+    run_cli(*qa, "--no-keygen", repo=repo, expect=0)
     head = git(repo, "rev-parse", "--short=12", "HEAD").strip()
     assert_refused(
         repo,
@@ -300,9 +318,17 @@ def test_rollback_writes_its_body_like_promote(repo: Path, tmp_path: Path) -> No
     first = _promote(repo, "staging", "prod", "--component", "kafka", branch="p1")
     body = tmp_path / "rollback.md"
     result = run_as_dry_run_says(
-        "rollback", "prod", "--undo", first, "--pr-body", str(body), "-o", "json", repo=repo
+        "rollback",
+        "prod",
+        "--undo",
+        first,
+        "--pr-body",
+        str(body),
+        "-o",
+        "json",
+        repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["status"] == "committed" and body.read_text() == data["body"]
     assert data["body"].startswith(f"## rollback(prod): 1 component to before {first}\n")
@@ -321,5 +347,5 @@ def test_a_report_outside_git_comes_from_the_same_path(repo: Path, tmp_path: Pat
 
 
 def _files_of_a_real_promotion(repo: Path) -> set[str]:
-    assert run_cli("promote", "staging", "prod", "--branch", "real", repo=repo).exit_code == 0
+    run_cli("promote", "staging", "prod", "--branch", "real", repo=repo, expect=0)
     return set(git(repo, "diff", "--name-only", "main", "real").split())

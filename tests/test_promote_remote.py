@@ -31,7 +31,7 @@ def remote(tmp_path: Path) -> Path:
     return bare_remote(origin, tmp_path / "remote.git")
 
 
-def _push_promotion(repo: Path, component: str, *, branch: str) -> Result:
+def _push_promotion(repo: Path, component: str, *, branch: str, expect: int) -> Result:
     """Promote one component staging -> prod and push the branch to origin."""
     return run_as_dry_run_says(
         "promote",
@@ -44,6 +44,7 @@ def _push_promotion(repo: Path, component: str, *, branch: str) -> Result:
         "--branch",
         branch,
         repo=repo,
+        expect=expect,
     )
 
 
@@ -58,17 +59,16 @@ def _show(repo: Path, ref: str, path: str) -> str:
 
 def test_push_creates_the_branch_on_the_remote(remote: Path, tmp_path: Path) -> None:
     a = clone(remote, tmp_path / "a")
-    result = run_as_dry_run_says(
-        "promote", "staging", "prod", "--push", "origin", "--branch", "p1", repo=a
+    run_as_dry_run_says(
+        "promote", "staging", "prod", "--push", "origin", "--branch", "p1", repo=a, expect=0
     )
-    assert result.exit_code == 0, result.output
     assert _remote_branches(remote) == ["main", "p1"]
     assert git(remote, "rev-parse", "p1") == git(a, "rev-parse", "p1")
 
 
 def test_moved_base_is_rebased_and_replanned(remote: Path, tmp_path: Path) -> None:
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert _push_promotion(a, "kafka", branch="pa").exit_code == 0
+    _push_promotion(a, "kafka", branch="pa", expect=0)
     git(a, "push", "-q", "origin", "pa:main")  # A's pull request is merged
     merged = git(remote, "rev-parse", "main").strip()
     # B still sits on the old main and promotes an overlapping set
@@ -85,8 +85,8 @@ def test_moved_base_is_rebased_and_replanned(remote: Path, tmp_path: Path) -> No
         "--branch",
         "pb",
         repo=b,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert git(remote, "rev-parse", "pb~1").strip() == merged  # rebased onto the new main
     assert git(b, "rev-parse", "pb") == git(remote, "rev-parse", "pb")  # local follows
     prod = _show(remote, "pb", "environments/prod.yaml")
@@ -99,10 +99,9 @@ def test_moved_base_is_rebased_and_replanned(remote: Path, tmp_path: Path) -> No
 
 def test_nothing_left_after_rebase_is_success(remote: Path, tmp_path: Path) -> None:
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert _push_promotion(a, "kafka", branch="pa").exit_code == 0
+    _push_promotion(a, "kafka", branch="pa", expect=0)
     git(a, "push", "-q", "origin", "pa:main")
-    result = _push_promotion(b, "kafka", branch="pb")
-    assert result.exit_code == 0, result.output
+    result = _push_promotion(b, "kafka", branch="pb", expect=0)
     assert "already has these versions" in result.stdout
     assert "pb" not in _remote_branches(remote)
     assert branches(b) == ["main"]
@@ -116,8 +115,7 @@ def test_conflict_stops_cleanly_and_keeps_the_local_branch(remote: Path, tmp_pat
     )
     git(a, "commit", "-qam", "hotfix risk-service")
     git(a, "push", "-q", "origin", "main")
-    result = _push_promotion(b, "risk-service", branch="pb")
-    assert result.exit_code == 2
+    result = _push_promotion(b, "risk-service", branch="pb", expect=2)
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert line.startswith("error: cannot rebase onto origin/main")
     assert "risk-service is now 2.13.3 (this promotion expected 2.13.2)" in line
@@ -129,15 +127,15 @@ def test_conflict_stops_cleanly_and_keeps_the_local_branch(remote: Path, tmp_pat
 
 def test_same_branch_from_two_clones_stacks(remote: Path, tmp_path: Path) -> None:
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    assert _push_promotion(a, "kafka", branch="shared").exit_code == 0
-    result = _push_promotion(b, "ui", branch="shared")
-    assert result.exit_code == 0, result.output
+    _push_promotion(a, "kafka", branch="shared", expect=0)
+    _push_promotion(b, "ui", branch="shared", expect=0)
     prod = _show(remote, "shared", "environments/prod.yaml")
     assert "kafka: {chart: 31.1.0}" in prod and 'ui: {tag: "2.14.0"}' in prod
     assert git(remote, "rev-list", "--count", "main..shared").strip() == "2"
 
 
-def _cli(repo: Path, *args: str) -> subprocess.Popen[str]:
+def _start_cli(repo: Path, *args: str) -> subprocess.Popen[str]:
+    """``gitops-gen`` as its own process (two must run at once); see :func:`_finish`."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "gitops_gen.cli", "--repo", str(repo), *args],
@@ -148,61 +146,72 @@ def _cli(repo: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_two_clones_promoting_at_once_lose_nothing(remote: Path, tmp_path: Path) -> None:
-    a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
-    procs = {
-        "kafka": (
-            a,
-            _cli(
-                a,
-                "promote",
-                "staging",
-                "prod",
-                "--component",
-                "kafka",
-                "--push",
-                "origin",
-                "--branch",
-                "shared",
-            ),
+def _finish(proc: subprocess.Popen[str], *, expect: int) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == expect, f"exit {proc.returncode}, expected {expect}\n{out}{err}"
+    return out, err
+
+
+_WAIT = """
+waited=0
+until [ -e "$1" ]; do
+  sleep 0.1; waited=$((waited + 1))
+  if [ "$waited" -ge 900 ]; then echo "race hook: timed out waiting for $1" >&2; exit 1; fi
+done
+"""
+
+
+def _force_the_race(remote: Path, second: Path, marks: Path) -> None:
+    """Make two promotions overlap for certain, in this order:
+
+    1. the second clone reads the remote (``read`` is marked once the refs were advertised);
+    2. the first clone's push, held by the remote's pre-receive hook until then, lands
+       (post-receive marks ``landed``);
+    3. only then may the second clone push, onto a base it read before the first landed.
+    """
+    marks.mkdir()
+    hooks = remote / "hooks"
+    scripts = {
+        hooks / "pre-receive": f'set -e\nwait_for() {{ {_WAIT} }}\nwait_for "{marks}/read"\n',
+        hooks / "post-receive": f'touch "{marks}/landed"\n',
+        # the second clone's side of the transport: git runs these instead of the plain commands
+        marks / "upload-pack": (
+            f'git-upload-pack "$@"; status=$?\ntouch "{marks}/read"\nexit $status\n'
         ),
-        "ui": (
-            b,
-            _cli(
-                b,
-                "promote",
-                "staging",
-                "prod",
-                "--component",
-                "ui",
-                "--push",
-                "origin",
-                "--branch",
-                "shared",
-            ),
+        marks / "receive-pack": (
+            f'wait_for() {{ {_WAIT} }}\nwait_for "{marks}/landed"\nexec git-receive-pack "$@"\n'
         ),
     }
-    outcomes = {}
-    for name, (repo, proc) in procs.items():
-        _, err = proc.communicate(timeout=120)
-        outcomes[name] = (repo, proc.returncode, err)
-    remote_prod = _show(remote, "shared", "environments/prod.yaml")
-    expected = {"kafka": "kafka: {chart: 31.1.0}", "ui": 'ui: {tag: "2.14.0"}'}
-    for name, (repo, code, err) in outcomes.items():
-        assert code in (0, 2), err
-        if code == 0:
-            assert expected[name] in remote_prod  # pushed work is on the remote
-        else:  # failed cleanly: one line, and the work is still on the local branch
-            assert err.strip().splitlines()[-1].startswith("error: ")
-            assert expected[name] in _show(repo, "shared", "environments/prod.yaml")
-    assert any(code == 0 for _, code, _ in outcomes.values())
+    for path, body in scripts.items():
+        path.write_text("#!/bin/sh\n" + body)
+        path.chmod(0o755)
+    git(second, "config", "remote.origin.uploadpack", str(marks / "upload-pack"))
+    git(second, "config", "remote.origin.receivepack", str(marks / "receive-pack"))
+
+
+def test_two_clones_promoting_at_once_lose_nothing(remote: Path, tmp_path: Path) -> None:
+    a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
+    _force_the_race(remote, b, tmp_path / "marks")
+    push = ("promote", "staging", "prod", "--push", "origin", "--branch", "shared")
+    first = _start_cli(a, *push, "--component", "kafka")
+    second = _start_cli(b, "-v", *push, "--component", "ui")  # -v: progress lines
+    _finish(first, expect=0)
+    _, err = _finish(second, expect=0)
+    # the second push was refused (its base had moved), re-planned onto the first, and landed
+    assert "origin/shared changed while pushing; retrying" in err
+    assert "re-planned onto the moved remote 1 time" in err
+    prod = _show(remote, "shared", "environments/prod.yaml")
+    assert "kafka: {chart: 31.1.0}" in prod and 'ui: {tag: "2.14.0"}' in prod
+    assert git(remote, "rev-list", "--count", "main..shared").strip() == "2"
+    assert git(b, "rev-parse", "shared") == git(remote, "rev-parse", "shared")
 
 
 def test_unreachable_remote_is_one_line(remote: Path, tmp_path: Path) -> None:
     a = clone(remote, tmp_path / "a")
     git(a, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    result = run_cli("promote", "staging", "prod", "--push", "origin", "--branch", "p", repo=a)
-    assert result.exit_code == 2
+    result = run_cli(
+        "promote", "staging", "prod", "--push", "origin", "--branch", "p", repo=a, expect=2
+    )
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: git ls-remote failed:")
     assert "p" in branches(a)  # the local commit is kept
@@ -278,8 +287,8 @@ def test_open_pr_on_github(
         "--branch",
         "pr1",
         repo=forge_clone,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert "pull request: https://forge.example/acme/aether-gitops/pull/7" in result.stderr
     (request,) = handler.requests
     assert request["path"] == "/repos/acme/aether-gitops/pulls"
@@ -309,8 +318,8 @@ def test_open_pr_on_gitlab(
         "--branch",
         "mr1",
         repo=forge_clone,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     (request,) = handler.requests
     assert request["path"] == "/projects/acme%2Faether-gitops/merge_requests"
     assert request["headers"]["Private-Token"] == "glpat-secret"
@@ -337,8 +346,8 @@ def test_forge_errors_are_one_line_without_the_token(
         "--branch",
         "pr2",
         repo=forge_clone,
+        expect=2,
     )
-    assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()[-1:]
     assert "HTTP 422: Validation Failed" in line and "branch pr2 was pushed" in line
     assert "ghp_secret_token_value" not in result.output
@@ -346,8 +355,15 @@ def test_forge_errors_are_one_line_without_the_token(
 
 def test_missing_token_is_refused_before_anything(forge_clone: Path) -> None:
     result = run_cli(
-        "promote", "staging", "prod", "--push", "origin", "--open-pr", "github", repo=forge_clone
+        "promote",
+        "staging",
+        "prod",
+        "--push",
+        "origin",
+        "--open-pr",
+        "github",
+        repo=forge_clone,
+        expect=2,
     )
-    assert result.exit_code == 2
     assert "set GITHUB_TOKEN" in result.stderr
     assert branches(forge_clone) == ["main"]

@@ -14,8 +14,7 @@ def _load(path: Path) -> dict:  # type: ignore[type-arg]
 
 
 def test_render_writes_root_project_and_applications(aether: Path) -> None:
-    result = run_cli("render", repo=aether)
-    assert result.exit_code == 0, result.output
+    result = run_cli("render", repo=aether, expect=0)
     assert "rendered dev, prod, staging: 24 applications" in result.stderr
     root = _load(aether / "clusters/prod-eu1/root.yaml")
     assert root["kind"] == "Application"
@@ -45,7 +44,7 @@ def test_render_writes_root_project_and_applications(aether: Path) -> None:
 
 
 def test_sync_waves_follow_the_install_order(aether: Path) -> None:
-    run_cli("render", "prod", repo=aether)
+    run_cli("render", "prod", repo=aether, expect=0)
     apps = aether / "clusters/prod-eu1/apps/prod"
 
     def wave(name: str) -> int:
@@ -61,7 +60,7 @@ def test_sync_waves_follow_the_install_order(aether: Path) -> None:
 
 
 def test_hpa_owned_replicas_are_ignored(aether: Path) -> None:
-    run_cli("render", "prod", repo=aether)
+    run_cli("render", "prod", repo=aether, expect=0)
     platform = _load(aether / "clusters/prod-eu1/apps/prod/platform.yaml")
     ignored = {entry["name"] for entry in platform["spec"]["ignoreDifferences"]}
     assert "risk-service" in ignored  # has an HPA
@@ -71,7 +70,7 @@ def test_hpa_owned_replicas_are_ignored(aether: Path) -> None:
 
 
 def test_platform_values_use_the_chart_keys(aether: Path) -> None:
-    run_cli("render", "prod", repo=aether)
+    run_cli("render", "prod", repo=aether, expect=0)
     values = _load(aether / "clusters/prod-eu1/values/prod/aether-platform.yaml")
     assert values["global"]["tls"]["issuer"] == "letsencrypt-production"
     assert values["global"]["ingressClassName"] == "nginx"
@@ -120,14 +119,17 @@ def test_platform_values_use_the_chart_keys(aether: Path) -> None:
 
 
 def test_render_is_deterministic(aether: Path) -> None:
-    run_cli("render", repo=aether)
+    run_cli("render", repo=aether, expect=0)
     first = tree_digest(aether / "clusters")
-    run_cli("render", repo=aether)
+    # two empty trees would compare equal: the first render wrote every environment
+    assert "dev-eu1/apps/dev/platform.yaml" in first and "prod-eu1/root.yaml" in first
+    second = run_cli("render", repo=aether, expect=0)
+    assert "(0 added, 0 changed, 0 removed)" in second.stderr, second.stderr
     assert tree_digest(aether / "clusters") == first
 
 
 def test_removed_component_loses_its_files(aether: Path) -> None:
-    run_cli("render", repo=aether)
+    run_cli("render", repo=aether, expect=0)
     catalog = aether / "environments/platform.yaml"
     text = catalog.read_text()
     start = text.index("  nats:\n    repoURL")
@@ -138,8 +140,7 @@ def test_removed_component_loses_its_files(aether: Path) -> None:
         path.write_text(
             "".join(line for line in path.read_text().splitlines(True) if "nats:" not in line)
         )
-    result = run_cli("render", repo=aether)
-    assert result.exit_code == 0, result.output
+    result = run_cli("render", repo=aether, expect=0)
     assert "6 removed" in result.stderr  # an Application and a values file in each of 3 envs
     assert not (aether / "clusters/prod-eu1/apps/prod/nats.yaml").exists()
     assert not (aether / "clusters/prod-eu1/values/prod/nats.yaml").exists()
@@ -147,39 +148,38 @@ def test_removed_component_loses_its_files(aether: Path) -> None:
 
 
 def test_check_reports_stale_files_and_writes_nothing(aether: Path) -> None:
-    assert run_cli("render", repo=aether).exit_code == 0
-    assert run_cli("render", "--check", repo=aether).exit_code == 0
+    run_cli("render", repo=aether, expect=0)
+    run_cli("render", "--check", repo=aether, expect=0)
     prod = aether / "environments/prod.yaml"
     prod.write_text(prod.read_text().replace("kafka: {chart: 31.0.0}", "kafka: {chart: 31.1.0}"))
     stray = aether / "clusters/prod-eu1/apps/prod/stray.yaml"
     stray.write_text("kind: ConfigMap\n")
     before = tree_digest(aether)
-    result = run_cli("render", "--check", repo=aether)
-    assert result.exit_code == 1
+    result = run_cli("render", "--check", repo=aether, expect=1)
     assert "would change: clusters/prod-eu1/apps/prod/kafka.yaml" in result.stdout
     assert "would remove: clusters/prod-eu1/apps/prod/stray.yaml" in result.stdout
     assert tree_digest(aether) == before
 
 
 def test_render_one_environment_keeps_the_others(aether: Path) -> None:
-    run_cli("render", repo=aether)
+    run_cli("render", repo=aether, expect=0)
     dev_before = tree_digest(aether / "clusters/dev-eu1")
     (aether / "clusters/dev-eu1/apps/dev/kafka.yaml").write_text("edited by hand\n")
-    run_cli("render", "prod", repo=aether)
+    run_cli("render", "prod", repo=aether, expect=0)
     assert (aether / "clusters/dev-eu1/apps/dev/kafka.yaml").read_text() == "edited by hand\n"
-    run_cli("render", "dev", repo=aether)
+    run_cli("render", "dev", repo=aether, expect=0)
     assert tree_digest(aether / "clusters/dev-eu1") == dev_before
 
 
 def test_failed_render_leaves_clusters_untouched(aether: Path) -> None:
-    run_cli("render", repo=aether)
+    run_cli("render", repo=aether, expect=0)
+    assert (aether / "clusters/prod-eu1/apps/prod/platform.yaml").is_file()  # something to keep
     template = aether / "templates/application.yaml.j2"
     template.write_text(
         template.read_text().replace("{{ app.release_name }}", "{{ app.relase_name }}")
     )
     before = tree_digest(aether)
-    result = run_cli("render", repo=aether)
-    assert result.exit_code == 2
+    result = run_cli("render", repo=aether, expect=2)
     assert result.stderr.startswith("error: templates/application.yaml.j2:")
     assert "relase_name" in result.stderr
     assert "Traceback" not in result.output
@@ -189,7 +189,7 @@ def test_failed_render_leaves_clusters_untouched(aether: Path) -> None:
 def test_json_output(aether: Path) -> None:
     import json
 
-    result = run_cli("render", "dev", "-o", "json", repo=aether)
+    result = run_cli("render", "dev", "-o", "json", repo=aether, expect=0)
     data = json.loads(result.stdout)
     assert data["environments"] == ["dev"]
     assert data["upToDate"] is False

@@ -11,8 +11,7 @@ def test_check_names_only_the_stale_environment(tmp_path: Path) -> None:
     repo = copy_aether(tmp_path / "aether", with_clusters=True)
     values = sorted((repo / "clusters/staging-eu1/values/staging").glob("*.yaml"))[0]
     values.write_text(values.read_text() + "# hand edit\n")
-    result = run_cli("render", "--check", repo=repo)
-    assert result.exit_code == 1
+    result = run_cli("render", "--check", repo=repo, expect=1)
     rel = values.relative_to(repo).as_posix()
     assert result.stdout == f"would change: {rel}\n"
     assert result.stderr == (
@@ -30,8 +29,7 @@ def test_a_cluster_root_counts_for_its_environments_and_orphans_are_named(
     stray = repo / "clusters/old-eu1/root.yaml"
     stray.parent.mkdir()
     stray.write_text("kind: Application\n")
-    result = run_cli("render", "--check", repo=repo)
-    assert result.exit_code == 1
+    result = run_cli("render", "--check", repo=repo, expect=1)
     assert result.stderr == (
         "clusters/ is out of date for prod, files of no environment "
         "(clusters/old-eu1/root.yaml): 2 files differ; run 'gitops-gen render' and commit the "

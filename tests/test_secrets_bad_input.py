@@ -15,8 +15,7 @@ from tests.secrets_fixtures import CANARY, plaintext_sightings
 def _refused(root: Path, *args: str, stdin: str | None = None) -> str:
     """Run a command that must fail cleanly; return its one stderr line."""
     before = tree_digest(root)
-    result = run_cli(*args, repo=root, stdin=stdin)
-    assert result.exit_code == 2, result.output
+    result = run_cli(*args, repo=root, stdin=stdin, expect=2)
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -240,22 +239,26 @@ def test_truncated_file_gets_restore_from_git_advice(
     before = tree_digest(canary_repo)
     status = git(canary_repo, "status", "--porcelain")
     result = run_cli(
-        *command, "--identity", str(dev_key), repo=canary_repo, stdin=f"API_KEY={CANARY}\n"
+        *command,
+        "--identity",
+        str(dev_key),
+        repo=canary_repo,
+        stdin=f"API_KEY={CANARY}\n",
+        expect=2,
     )
-    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    assert result.stdout == ""
     assert result.stderr == f"error: {TRUNCATED}: {problem}{RESTORE}\n"
     assert tree_digest(canary_repo) == before
     assert git(canary_repo, "status", "--porcelain") == status
     assert plaintext_sightings(CANARY, canary_repo, tmp_path) == []
     git(canary_repo, "checkout", "--", TRUNCATED)  # the advice works
-    assert run_cli("secrets", "verify", "dev", repo=canary_repo).exit_code == 0
+    run_cli("secrets", "verify", "dev", repo=canary_repo, expect=0)
 
 
 def test_verify_gives_the_same_advice(canary_repo: Path) -> None:
     path = canary_repo / TRUNCATED
     path.write_bytes(path.read_bytes()[:300])
-    result = run_cli("secrets", "verify", "dev", "-o", "json", repo=canary_repo)
-    assert result.exit_code == 1
+    result = run_cli("secrets", "verify", "dev", "-o", "json", repo=canary_repo, expect=1)
     messages = {
         f["message"] for f in json.loads(result.stdout)["findings"] if f["location"] == TRUNCATED
     }
@@ -270,9 +273,9 @@ def test_a_truncated_file_git_does_not_have(repo: Path, dev_key: Path) -> None:
     before = tree_digest(repo)
     result = run_cli(
         "secrets", "show", "dev", "fastapi-credentials", "--reveal", "--identity", str(dev_key),
-        repo=repo,
+        repo=repo, expect=2,
     )  # fmt: skip
-    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    assert result.stdout == ""
     assert result.stderr == (
         f"error: {TRUNCATED}: not encrypted with sops (no sops metadata: truncated, or "
         "plaintext); git does not have it; restore it from a backup, or remove the file, then "

@@ -17,9 +17,18 @@ from tests.helpers import copy_aether, git, run_cli
 
 def _reveal(root: Path, key: Path, secret: str, env: str = "dev") -> dict[str, str]:
     result = run_cli(
-        "secrets", "show", env, secret, "--reveal", "--identity", str(key), "-o", "json", repo=root
+        "secrets",
+        "show",
+        env,
+        secret,
+        "--reveal",
+        "--identity",
+        str(key),
+        "-o",
+        "json",
+        repo=root,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     values: dict[str, str] = json.loads(result.stdout)["values"]
     return values
 
@@ -44,8 +53,7 @@ def _recipient_of(key: Path) -> str:
 
 def _two_dev_secrets(root: Path) -> None:
     for secret, key in (("account-service-database", "dsn"), ("feast-offline-store", "dsn")):
-        result = run_cli("secrets", "set", "dev", secret, key, repo=root, stdin="postgresql://a")
-        assert result.exit_code == 0, result.output
+        run_cli("secrets", "set", "dev", secret, key, repo=root, stdin="postgresql://a", expect=0)
 
 
 def test_keygen_adds_a_recipient_and_rekeys_existing_files(
@@ -55,17 +63,26 @@ def test_keygen_adds_a_recipient_and_rekeys_existing_files(
     _two_dev_secrets(root)
     second = tmp_path / "second.agekey"
     result = run_cli(
-        "secrets", "keygen", "dev", "--out", str(second), "--identity", str(first), repo=root
+        "secrets",
+        "keygen",
+        "dev",
+        "--out",
+        str(second),
+        "--identity",
+        str(first),
+        repo=root,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert "re-keyed 2 files of dev" in result.stderr
     # either identity decrypts now, and the files are still sound
     assert _reveal(root, second, "account-service-database") == {"dsn": "postgresql://a"}
     assert _reveal(root, first, "feast-offline-store") == {"dsn": "postgresql://a"}
     rule = yaml.safe_load((root / ".sops.yaml").read_text())["creation_rules"][-1]
     assert rule["age"] == f"{_recipient_of(first)},{_recipient_of(second)}"
-    assert run_cli("secrets", "verify", "dev", "-o", "json", repo=root).exit_code == 1  # 14 missing
-    statuses = json.loads(run_cli("secrets", "list", "dev", "-o", "json", repo=root).stdout)
+    run_cli("secrets", "verify", "dev", "-o", "json", repo=root, expect=1)  # 14 missing
+    statuses = json.loads(
+        run_cli("secrets", "list", "dev", "-o", "json", repo=root, expect=0).stdout
+    )
     assert {s["name"] for s in statuses["secrets"] if s["file"]} == {
         "account-service-database",
         "feast-offline-store",
@@ -74,15 +91,20 @@ def test_keygen_adds_a_recipient_and_rekeys_existing_files(
 
 def test_set_new_secret_needs_no_key_and_changing_it_needs_one(fresh: tuple[Path, Path]) -> None:
     root, key = fresh
-    first = run_cli(
-        "secrets", "set", "dev", "auth-service-config", "AUTH_JWT_SECRET", repo=root, stdin="one\n"
+    run_cli(
+        "secrets",
+        "set",
+        "dev",
+        "auth-service-config",
+        "AUTH_JWT_SECRET",
+        repo=root,
+        stdin="one\n",
+        expect=0,
     )
-    assert first.exit_code == 0, first.output
-    second = run_cli(
+    run_cli(
         "secrets", "set", "dev", "auth-service-config", "AUTH_DATABASE_URL",
-        "--identity", str(key), repo=root, stdin="postgresql://x",
+        "--identity", str(key), repo=root, stdin="postgresql://x", expect=0,
     )  # fmt: skip
-    assert second.exit_code == 0, second.output
     assert _reveal(root, key, "auth-service-config") == {
         "AUTH_DATABASE_URL": "postgresql://x",
         "AUTH_JWT_SECRET": "one",  # echo's trailing newline dropped
@@ -101,57 +123,50 @@ def test_set_new_secret_needs_no_key_and_changing_it_needs_one(fresh: tuple[Path
 def test_set_from_file_keeps_the_exact_bytes(repo: Path, dev_key: Path, tmp_path: Path) -> None:
     value_file = tmp_path / "credentials.json"
     value_file.write_text('{"api_key": "k"}\n')
-    result = run_cli(
+    run_cli(
         "secrets", "set", "dev", "kraken-keys-company", "credentials.json",
-        "--from-file", str(value_file), "--identity", str(dev_key), repo=repo,
+        "--from-file", str(value_file), "--identity", str(dev_key), repo=repo, expect=0,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
     assert _reveal(repo, dev_key, "kraken-keys-company") == {
         "credentials.json": '{"api_key": "k"}\n'
     }
 
 
 def test_force_allows_a_key_the_catalog_does_not_require(repo: Path, dev_key: Path) -> None:
-    result = run_cli(
+    run_cli(
         "secrets", "set", "dev", "account-service-database", "replicaDsn", "--force",
-        "--identity", str(dev_key), repo=repo, stdin="postgresql://replica",
+        "--identity", str(dev_key), repo=repo, stdin="postgresql://replica", expect=0,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    verify = run_cli("secrets", "verify", "dev", "-o", "json", repo=repo)
-    assert verify.exit_code == 0  # an extra key is a warning, not an error
+    verify = run_cli("secrets", "verify", "dev", "-o", "json", repo=repo, expect=0)
     rules = {(f["rule"], f["severity"]) for f in json.loads(verify.stdout)["findings"]}
     assert rules == {("SEC007", "warning")}
-    unset = run_cli(
+    run_cli(
         "secrets", "unset", "dev", "account-service-database", "replicaDsn",
-        "--identity", str(dev_key), repo=repo,
+        "--identity", str(dev_key), repo=repo, expect=0,
     )  # fmt: skip
-    assert unset.exit_code == 0, unset.output
-    assert run_cli("secrets", "verify", "dev", repo=repo).stdout == ""
+    clean = run_cli("secrets", "verify", "dev", repo=repo, expect=0)
+    assert clean.stdout == ""
+    assert "secrets of dev: no findings" in clean.stderr
 
 
 def test_unset_of_a_required_key_needs_force(repo: Path, dev_key: Path) -> None:
     args = ("secrets", "unset", "dev", "platform-account-allowlists", "admins")
-    refused = run_cli(*args, "--identity", str(dev_key), repo=repo)
-    assert refused.exit_code == 2
+    refused = run_cli(*args, "--identity", str(dev_key), repo=repo, expect=2)
     assert refused.stderr == (
         "error: key 'admins' is required by secret platform-account-allowlists; removing it "
         "leaves the secret incomplete; pass --force to remove it anyway\n"
     )
-    forced = run_cli(*args, "--force", "--identity", str(dev_key), repo=repo)
-    assert forced.exit_code == 0, forced.output
-    verify = run_cli("secrets", "verify", "dev", "-o", "json", repo=repo)
-    assert verify.exit_code == 1
+    run_cli(*args, "--force", "--identity", str(dev_key), repo=repo, expect=0)
+    verify = run_cli("secrets", "verify", "dev", "-o", "json", repo=repo, expect=1)
     assert [f["message"] for f in json.loads(verify.stdout)["findings"]] == [
         "required keys missing: admins"
     ]
 
 
 def test_show_masks_values_and_list_reports_status(repo: Path) -> None:
-    shown = run_cli("secrets", "show", "prod", "fastapi-credentials", repo=repo)
-    assert shown.exit_code == 0, shown.output
+    shown = run_cli("secrets", "show", "prod", "fastapi-credentials", repo=repo, expect=0)
     assert shown.stdout == "API_KEY: ********\nDB_URI: ********\nJWT_SECRET: ********\n"
-    listed = run_cli("secrets", "list", "staging", "-o", "json", repo=repo)
-    assert listed.exit_code == 0
+    listed = run_cli("secrets", "list", "staging", "-o", "json", repo=repo, expect=0)
     data = json.loads(listed.stdout)
     assert len(data["secrets"]) == 24
     assert all(s["missingKeys"] == [] for s in data["secrets"])
@@ -169,12 +184,18 @@ def test_edit_through_the_editor_flow(
     editor.write_text("#!/bin/sh\nsed -i 's/^\\( *dsn:\\).*/\\1 postgresql:\\/\\/edited/' \"$1\"\n")
     editor.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(editor))
-    result = run_cli(
-        "secrets", "edit", "dev", "account-service-database", "--identity", str(dev_key), repo=repo
+    run_cli(
+        "secrets",
+        "edit",
+        "dev",
+        "account-service-database",
+        "--identity",
+        str(dev_key),
+        repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert _reveal(repo, dev_key, "account-service-database") == {"dsn": "postgresql://edited"}
-    assert run_cli("secrets", "verify", "dev", repo=repo).exit_code == 0
+    run_cli("secrets", "verify", "dev", repo=repo, expect=0)
     assert list(private_tmp.iterdir()) == []
 
 
@@ -187,9 +208,15 @@ def test_edit_without_change_writes_nothing(
     monkeypatch.setenv("EDITOR", "true")
     before = (repo / "secrets/dev/account-service-database.yaml").read_bytes()
     result = run_cli(
-        "secrets", "edit", "dev", "account-service-database", "--identity", str(dev_key), repo=repo
+        "secrets",
+        "edit",
+        "dev",
+        "account-service-database",
+        "--identity",
+        str(dev_key),
+        repo=repo,
+        expect=0,
     )
-    assert result.exit_code == 0, result.output
     assert "dev/account-service-database: no change" in result.stderr
     assert (repo / "secrets/dev/account-service-database.yaml").read_bytes() == before
 
@@ -200,57 +227,73 @@ def test_rotate_removing_a_recipient_locks_its_key_out(
     root, old_key = fresh
     _two_dev_secrets(root)
     new_key = tmp_path / "new.agekey"
-    keygen = run_cli(
-        "secrets", "keygen", "dev", "--out", str(new_key), "--identity", str(old_key), repo=root
+    run_cli(
+        "secrets",
+        "keygen",
+        "dev",
+        "--out",
+        str(new_key),
+        "--identity",
+        str(old_key),
+        repo=root,
+        expect=0,
     )
-    assert keygen.exit_code == 0, keygen.output
     old_recipient = _recipient_of(old_key)
     before = (root / "secrets/dev/feast-offline-store.yaml").read_text()
     result = run_cli(
         "secrets", "rotate", "dev", "--remove-recipient", old_recipient,
-        "--identity", str(new_key), repo=root,
+        "--identity", str(new_key), repo=root, expect=0,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
     assert "rotated 2 files of dev" in result.stderr
     after = (root / "secrets/dev/feast-offline-store.yaml").read_text()
     assert old_recipient in before and old_recipient not in after
     assert old_recipient not in (root / ".sops.yaml").read_text()
+    # proof: the new key alone opens both files, with their values, and their MACs hold; the
+    # only findings left are the secrets this fresh repository never had
+    for secret in ("account-service-database", "feast-offline-store"):
+        assert _reveal(root, new_key, secret) == {"dsn": "postgresql://a"}
     proof = run_cli(
         "secrets", "verify", "dev", "--decrypt-check", "--identity", str(new_key), "-o", "json",
-        repo=root,
+        repo=root, expect=1,
     )  # fmt: skip
-    assert "SEC010" not in proof.stdout and "SEC005" not in proof.stdout
+    findings = json.loads(proof.stdout)["findings"]
+    assert findings and {f["rule"] for f in findings} == {"SEC006"}, findings
+    located = " ".join(f["location"] for f in findings)
+    assert "account-service-database" not in located and "feast-offline-store" not in located
     locked_out = run_cli(
         "secrets", "show", "dev", "feast-offline-store", "--reveal", "--identity", str(old_key),
-        repo=root,
+        repo=root, expect=2,
     )  # fmt: skip
-    assert locked_out.exit_code == 2
     assert "is not one of its recipients" in locked_out.stderr
 
 
 def test_adopting_the_example_starts_staging_over(repo: Path, tmp_path: Path) -> None:
     """The documented path from the example's destroyed staging key to a real one."""
-    listed = run_cli("secrets", "list", "staging", "-o", "json", repo=repo)
+    listed = run_cli("secrets", "list", "staging", "-o", "json", repo=repo, expect=0)
     example = json.loads(listed.stdout)["recipients"][0]
     git(repo, "rm", "-r", "-q", "secrets/staging")
     key = tmp_path / "staging.agekey"
-    assert run_cli("secrets", "keygen", "staging", "--out", str(key), repo=repo).exit_code == 0
-    removed = run_cli("secrets", "rotate", "staging", "--remove-recipient", example, repo=repo)
-    assert removed.exit_code == 0, removed.output
+    run_cli("secrets", "keygen", "staging", "--out", str(key), repo=repo, expect=0)
+    run_cli("secrets", "rotate", "staging", "--remove-recipient", example, repo=repo, expect=0)
     assert example not in (repo / ".sops.yaml").read_text()
     args = ("secrets", "set", "staging", "feast-offline-store", "dsn")
-    assert run_cli(*args, repo=repo, stdin="postgresql://real").exit_code == 0
+    run_cli(*args, repo=repo, stdin="postgresql://real", expect=0)
     assert _reveal(repo, key, "feast-offline-store", "staging") == {"dsn": "postgresql://real"}
 
 
 def test_verify_clean_example_and_decrypt_check(repo: Path, dev_key: Path) -> None:
-    clean = run_cli("secrets", "verify", repo=repo)
-    assert clean.exit_code == 0, clean.output
+    clean = run_cli("secrets", "verify", repo=repo, expect=0)
     assert "secrets of dev, prod, staging: no findings" in clean.stderr
     proven = run_cli(
-        "secrets", "verify", "dev", "--decrypt-check", "--identity", str(dev_key), repo=repo
+        "secrets",
+        "verify",
+        "dev",
+        "--decrypt-check",
+        "--identity",
+        str(dev_key),
+        repo=repo,
+        expect=0,
     )
-    assert proven.exit_code == 0, proven.output
     assert "(MACs proven)" in proven.stderr
     # the dev key cannot prove prod: reported, not silently skipped
     prod = run_cli(
@@ -263,14 +306,13 @@ def test_verify_clean_example_and_decrypt_check(repo: Path, dev_key: Path) -> No
         "-o",
         "json",
         repo=repo,
+        expect=1,
     )
-    assert prod.exit_code == 1
     assert {f["rule"] for f in json.loads(prod.stdout)["findings"]} == {"SEC010"}
 
 
 def test_render_copies_ciphertext_and_adds_the_operator(repo: Path) -> None:
-    result = run_cli("render", "prod", repo=repo)
-    assert result.exit_code == 0, result.output
+    run_cli("render", "prod", repo=repo, expect=0)
     source = repo / "secrets/prod/fastapi-secrets.yaml"
     copy = repo / "clusters/prod-eu1/secrets/prod/fastapi-secrets.yaml"
     assert copy.read_bytes() == source.read_bytes()
@@ -291,15 +333,14 @@ def test_render_copies_ciphertext_and_adds_the_operator(repo: Path) -> None:
     assert chart["repoURL"] in project["spec"]["sourceRepos"]
     kinds = {r["kind"] for r in project["spec"]["clusterResourceWhitelist"]}
     assert kinds == {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
-    assert run_cli("validate", "prod", repo=repo).exit_code == 0
+    run_cli("validate", "prod", repo=repo, expect=0)
 
 
 def test_render_refuses_a_plaintext_secrets_file(repo: Path) -> None:
     (repo / "secrets/dev/feast-offline-store.yaml").write_text(
         "apiVersion: isindir.github.com/v1alpha3\nkind: SopsSecret\nmetadata: {name: x}\n"
     )
-    result = run_cli("render", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli("render", repo=repo, expect=2)
     assert result.stderr == (
         "error: secrets/dev/feast-offline-store.yaml: not encrypted with sops (no sops metadata: "
         "truncated, or plaintext); restore it with 'git checkout -- "
@@ -311,16 +352,15 @@ def test_render_refuses_a_plaintext_secrets_file(repo: Path) -> None:
 def test_validate_fails_on_unencrypted_incomplete_or_leaked_key(
     repo: Path, other_key: tuple[Path, str]
 ) -> None:
-    assert run_cli("validate", repo=repo).exit_code == 0
+    run_cli("validate", repo=repo, expect=0)
     target = repo / "secrets/staging/feast-offline-store.yaml"
     target.unlink()
-    result = run_cli("validate", "-o", "json", repo=repo)
-    assert result.exit_code == 1
+    result = run_cli("validate", "-o", "json", repo=repo, expect=1)
     assert {f["rule"] for f in json.loads(result.stdout)["findings"]} == {"SEC006"}
     # a private key anywhere outside examples/keys/ is a finding, reported without its content
     key_text = other_key[0].read_text()
     (repo / "notes.txt").write_text("oops\n" + key_text)
-    result = run_cli("validate", "-o", "json", repo=repo)
+    result = run_cli("validate", "-o", "json", repo=repo, expect=1)
     leaks = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "SEC011"]
     assert [f["location"] for f in leaks] == ["notes.txt:3"]
     assert "AGE-SECRET-KEY-" not in result.output
@@ -330,23 +370,22 @@ def test_environments_without_secrets_setup_validate_clean(tmp_path: Path) -> No
     root = copy_aether(tmp_path / "plain")
     for extra in (".sops.yaml", "secrets"):
         git(root, "rm", "-r", "-q", extra)
-    assert run_cli("render", repo=root).exit_code == 0
-    assert run_cli("validate", repo=root).exit_code == 0
+    run_cli("render", repo=root, expect=0)
+    run_cli("validate", repo=root, expect=0)
     assert not (root / "clusters/dev-eu1/apps/dev/secrets.yaml").exists()
-    assert run_cli("secrets", "verify", repo=root).exit_code == 1  # asked explicitly: missing
+    run_cli("secrets", "verify", repo=root, expect=1)  # asked explicitly: missing
 
 
 def test_keygen_in_a_scaffolded_repository(tmp_path: Path) -> None:
     root = tmp_path / "new"
-    assert run_cli("init", str(root), "--platform", "demo").exit_code == 0
+    run_cli("init", str(root), "--platform", "demo", expect=0)
     key = tmp_path / "k" / "dev.agekey"
-    assert run_cli("secrets", "keygen", "dev", "--out", str(key), repo=root).exit_code == 0
-    set_ = run_cli(
-        "secrets", "set", "dev", "api-database", "dsn", repo=root, stdin="postgresql://a"
+    run_cli("secrets", "keygen", "dev", "--out", str(key), repo=root, expect=0)
+    run_cli(
+        "secrets", "set", "dev", "api-database", "dsn", repo=root, stdin="postgresql://a", expect=0
     )
-    assert set_.exit_code == 0, set_.output
-    assert run_cli("secrets", "verify", "dev", repo=root).exit_code == 0
-    assert run_cli("render", repo=root).exit_code == 0
+    run_cli("secrets", "verify", "dev", repo=root, expect=0)
+    run_cli("render", repo=root, expect=0)
     assert (root / "clusters").is_dir()
 
 
@@ -385,9 +424,8 @@ def test_keygen_prints_the_command_for_the_environments_own_cluster(
     )
     out = tmp_path / "second.agekey"
     result = run_cli(
-        "secrets", "keygen", "dev", "--out", str(out), "--identity", str(key), repo=root
+        "secrets", "keygen", "dev", "--out", str(out), "--identity", str(key), repo=root, expect=0
     )
-    assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[-2:] == [
         "next: give the key to the operator in dev-eu1 (namespace aether, where render installs "
@@ -396,7 +434,7 @@ def test_keygen_prints_the_command_for_the_environments_own_cluster(
         f"--from-file=keys.txt={out}",
     ]
     # the namespace is the one the rendered operator Application deploys to
-    assert run_cli("render", repo=root).exit_code == 0
+    run_cli("render", repo=root, expect=0)
     operator = yaml.safe_load(
         (root / "clusters/dev-eu1/apps/dev/sops-secrets-operator.yaml").read_text()
     )
@@ -411,7 +449,6 @@ def test_kube_context_must_be_one_word(repo: Path) -> None:
             "server: https://dev-eu1.k8s.example.com, kubeContext: 'two words'}",
         )
     )
-    result = run_cli("secrets", "list", "dev", repo=repo)
-    assert result.exit_code == 2
+    result = run_cli("secrets", "list", "dev", repo=repo, expect=2)
     assert "kubeContext" in result.stderr
     assert len(result.stderr.splitlines()) == 1

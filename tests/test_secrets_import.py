@@ -31,8 +31,10 @@ def sops_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return log
 
 
-def _import(root: Path, *extra: str, stdin: str | None = None) -> Result:
-    return run_cli("secrets", "import", "dev", SECRET, *extra, repo=root, stdin=stdin)
+def _import(root: Path, *extra: str, stdin: str | None = None, expect: int) -> Result:
+    return run_cli(
+        "secrets", "import", "dev", SECRET, *extra, repo=root, stdin=stdin, expect=expect
+    )
 
 
 def test_import_creates_a_secret_in_one_sops_run_without_a_key(
@@ -41,8 +43,7 @@ def test_import_creates_a_secret_in_one_sops_run_without_a_key(
     root, key = fresh
     env_file = tmp_path / "values.env"
     env_file.write_text("# from the vault\nexport API_KEY=one\nDB_URI='postgresql://u@h/db'\n")
-    result = _import(root, "--from-env-file", str(env_file))
-    assert result.exit_code == 0, result.output
+    result = _import(root, "--from-env-file", str(env_file), expect=0)
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         f"imported 2 keys into dev/{SECRET} ({FILE})",
@@ -55,7 +56,7 @@ def test_import_creates_a_secret_in_one_sops_run_without_a_key(
     assert sops_runs.read_text() == "encrypt\n"  # one sops run for every key
     shown = run_cli(
         "secrets", "show", "dev", SECRET, "--reveal", "-o", "json", "--identity", str(key),
-        repo=root,
+        repo=root, expect=0,
     )  # fmt: skip
     assert json.loads(shown.stdout)["values"] == {"API_KEY": "one", "DB_URI": "postgresql://u@h/db"}
 
@@ -65,9 +66,8 @@ def test_import_into_an_existing_secret_keeps_the_other_values(
 ) -> None:
     result = _import(
         canary_repo, "--from-env-file", "-", "--identity", str(dev_key),
-        stdin="API_KEY=new-api-key\nDB_URI=\"postgresql://new\"\n",
+        stdin="API_KEY=new-api-key\nDB_URI=\"postgresql://new\"\n", expect=0,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         f"imported 2 keys into dev/{SECRET} ({FILE})",
         f"dev/{SECRET}: all 3 required keys are set",
@@ -76,14 +76,14 @@ def test_import_into_an_existing_secret_keeps_the_other_values(
     assert sops_runs.read_text() == "decrypt\nset\n"
     shown = run_cli(
         "secrets", "show", "dev", SECRET, "--reveal", "-o", "json", "--identity", str(dev_key),
-        repo=canary_repo,
+        repo=canary_repo, expect=0,
     )  # fmt: skip
     assert json.loads(shown.stdout)["values"] == {
         "API_KEY": "new-api-key",
         "DB_URI": "postgresql://new",
         "JWT_SECRET": CANARY,
     }
-    assert run_cli("secrets", "verify", "dev", repo=canary_repo).exit_code == 0
+    run_cli("secrets", "verify", "dev", repo=canary_repo, expect=0)
     assert plaintext_sightings(CANARY, canary_repo, tmp_path) == []
 
 
@@ -92,7 +92,7 @@ def test_import_into_an_existing_secret_keeps_the_other_values(
 
 def _refused(root: Path, tmp_path: Path, message: str, *args: str, stdin: str | None) -> None:
     before = tree_digest(root)
-    result = _import(root, *args, stdin=stdin)
+    result = _import(root, *args, stdin=stdin, expect=2)
     assert_refused_without_trace(result, root, before, tmp_path, message)
 
 
@@ -163,7 +163,7 @@ def test_set_says_why_a_key_is_needed_before_reading_the_value(
     before = tree_digest(canary_repo)
     result = run_cli(
         "secrets", "set", "dev", SECRET, "API_KEY", "--from-file", str(tmp_path / "never-read"),
-        repo=canary_repo,
+        repo=canary_repo, expect=2,
     )  # fmt: skip
     assert_refused_without_trace(
         result, canary_repo, before, tmp_path,
@@ -177,8 +177,7 @@ def test_set_of_a_new_secret_says_that_the_next_change_needs_a_key(
     fresh: tuple[Path, Path],
 ) -> None:
     root, _ = fresh
-    result = run_cli("secrets", "set", "dev", SECRET, "API_KEY", repo=root, stdin="one")
-    assert result.exit_code == 0, result.output
+    result = run_cli("secrets", "set", "dev", SECRET, "API_KEY", repo=root, stdin="one", expect=0)
     assert result.stderr.splitlines()[1].startswith(
         f"note: {FILE} is new: it is encrypted for dev's recipients without any key; every "
         "later change to it (the next key too) needs a key of a recipient"
@@ -190,8 +189,7 @@ def test_list_names_the_keys_of_a_missing_secret(
 ) -> None:
     root, _ = fresh
     before = tree_digest(root)
-    result = run_cli("secrets", "list", "dev", repo=root)
-    assert result.exit_code == 0, result.output
+    result = run_cli("secrets", "list", "dev", repo=root, expect=0)
     # piped output is one unwrapped row per secret, the name first
     row = next(line for line in result.stdout.splitlines() if line.split()[:1] == [SECRET])
     assert "(secret missing) JWT_SECRET, DB_URI, API_KEY" in row

@@ -52,42 +52,34 @@ def test_canary_values_never_leave_ciphertext(
     root, key = fresh
     outputs: list[Result] = []
 
-    def cli(*args: str, stdin: str | None = None) -> Result:
-        result = run_cli(*args, repo=root, stdin=stdin)
+    def cli(*args: str, expect: int, stdin: str | None = None) -> Result:
+        result = run_cli(*args, repo=root, stdin=stdin, expect=expect)
         outputs.append(result)
         return result
 
-    assert (
-        cli("secrets", "set", "dev", "fastapi-credentials", "JWT_SECRET", stdin=CANARY).exit_code
-        == 0
-    )
+    cli("secrets", "set", "dev", "fastapi-credentials", "JWT_SECRET", stdin=CANARY, expect=0)
     value_file = tmp_path / "value.txt"
     value_file.write_text(CANARY_FILE)
-    assert (
-        cli(
-            "secrets", "set", "dev", "fastapi-credentials", "API_KEY",
-            "--from-file", str(value_file), "--identity", str(key),
-        ).exit_code
-        == 0
+    cli(
+        "secrets", "set", "dev", "fastapi-credentials", "API_KEY",
+        "--from-file", str(value_file), "--identity", str(key), expect=0,
     )  # fmt: skip
     value_file.unlink()
     editor = tmp_path / "editor.sh"
     editor.write_text(f"#!/bin/sh\nsed -i 's/^\\( *JWT_SECRET:\\).*/\\1 {CANARY_EDIT}/' \"$1\"\n")
     editor.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(editor))
-    assert (
-        cli("secrets", "edit", "dev", "fastapi-credentials", "--identity", str(key)).exit_code == 0
-    )
-    # every read-only command, and failing ones too
-    cli("secrets", "list", "dev")
-    cli("secrets", "list", "dev", "-o", "json")
-    cli("secrets", "show", "dev", "fastapi-credentials")
-    cli("secrets", "show", "dev", "fastapi-credentials", "-o", "json")
-    cli("secrets", "verify", "dev", "--decrypt-check", "--identity", str(key))
-    cli("secrets", "set", "dev", "fastapi-credentials", "DB_URI", CANARY)  # value on argv
-    cli("render")
-    cli("validate")
-    cli("-v", "render", "--check")
+    cli("secrets", "edit", "dev", "fastapi-credentials", "--identity", str(key), expect=0)
+    # every read-only command, and failing ones too (this fresh repository lacks 15 secrets)
+    cli("secrets", "list", "dev", expect=0)
+    cli("secrets", "list", "dev", "-o", "json", expect=0)
+    cli("secrets", "show", "dev", "fastapi-credentials", expect=0)
+    cli("secrets", "show", "dev", "fastapi-credentials", "-o", "json", expect=0)
+    cli("secrets", "verify", "dev", "--decrypt-check", "--identity", str(key), expect=1)
+    cli("secrets", "set", "dev", "fastapi-credentials", "DB_URI", CANARY, expect=2)  # on argv
+    cli("render", expect=0)
+    cli("validate", expect=1)
+    cli("-v", "render", "--check", expect=0)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "secrets")
 
@@ -110,6 +102,7 @@ def test_canary_values_never_leave_ciphertext(
         "--identity",
         str(key),
         repo=root,
+        expect=0,
     )
     assert f"API_KEY: {CANARY_FILE}" in revealed.stdout
     assert f"JWT_SECRET: {CANARY_EDIT}" in revealed.stdout
@@ -135,8 +128,8 @@ def test_sops_stderr_never_reaches_the_user(repo: Path, dev_key: Path) -> None:
         "-o",
         "json",
         repo=repo,
+        expect=1,
     )
-    assert result.exit_code == 1
     assert CANARY_INJECTED not in result.output
     findings = json.loads(result.stdout)["findings"]
     assert {(f["rule"], f["location"]) for f in findings} >= {
@@ -184,12 +177,11 @@ def test_verify_catches_tampering_without_any_key(repo: Path, case: str) -> None
     changed = tamper(original)
     assert changed != original
     path.write_text(changed)
-    result = run_cli("secrets", "verify", "staging", "-o", "json", repo=repo)
-    assert result.exit_code == 1, result.output
+    result = run_cli("secrets", "verify", "staging", "-o", "json", repo=repo, expect=1)
     rules = {f["rule"] for f in json.loads(result.stdout)["findings"] if f["severity"] == "error"}
     assert rule in rules
     assert "SEC009" in rules  # any change outside gitops-gen shows in the digest too
-    assert run_cli("validate", "staging", repo=repo).exit_code == 1
+    run_cli("validate", "staging", repo=repo, expect=1)
 
 
 def test_verify_catches_recipients_not_matching_the_rule(
@@ -199,8 +191,7 @@ def test_verify_catches_recipients_not_matching_the_rule(
     text = config.read_text()
     prod_recipient = yaml.safe_load(text)["creation_rules"][2]["age"]
     config.write_text(text.replace(prod_recipient, other_key[1]))
-    result = run_cli("secrets", "verify", "prod", "-o", "json", repo=repo)
-    assert result.exit_code == 1
+    result = run_cli("secrets", "verify", "prod", "-o", "json", repo=repo, expect=1)
     findings = json.loads(result.stdout)["findings"]
     assert {f["rule"] for f in findings} == {"SEC005"}
     assert len(findings) == 24
@@ -220,6 +211,7 @@ def test_flipped_ciphertext_fails_the_mac_proof_too(repo: Path, dev_key: Path) -
         "-o",
         "json",
         repo=repo,
+        expect=1,
     )
     proofs = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "SEC010"]
     assert [f["message"] for f in proofs] == [
@@ -242,14 +234,16 @@ def test_wrong_key_no_key_no_rule_already_encrypted(
     before = tree_digest(repo)
     wrong = run_cli(
         "secrets", "set", "dev", "account-service-database", "dsn",
-        "--identity", str(other_key[0]), repo=repo, stdin="x",
+        "--identity", str(other_key[0]), repo=repo, stdin="x", expect=2,
     )  # fmt: skip
     dev_recipient = yaml.safe_load((repo / ".sops.yaml").read_text())["creation_rules"][0]["age"]
     assert _one_error_line(wrong) == (
         f"error: secrets/dev/account-service-database.yaml: the identity {other_key[0]} is not "
         f"one of its recipients ({dev_recipient}); pass that environment's key with --identity"
     )
-    none = run_cli("secrets", "set", "dev", "account-service-database", "dsn", repo=repo, stdin="x")
+    none = run_cli(
+        "secrets", "set", "dev", "account-service-database", "dsn", repo=repo, stdin="x", expect=2
+    )
     assert _one_error_line(none) == (
         "error: no age identity given, and changing secrets/dev/account-service-database.yaml "
         "(it exists, so sops must decrypt it; only creating a new secret needs no key) needs "
@@ -293,7 +287,9 @@ def test_no_creation_rule_for_a_new_secret(repo: Path) -> None:
     config.write_text(yaml.safe_dump(data))
     (repo / "secrets/dev/feast-offline-store.yaml").unlink()
     before = tree_digest(repo)
-    result = run_cli("secrets", "set", "dev", "feast-offline-store", "dsn", repo=repo, stdin="x")
+    result = run_cli(
+        "secrets", "set", "dev", "feast-offline-store", "dsn", repo=repo, stdin="x", expect=2
+    )
     assert _one_error_line(result) == (
         "error: secrets/dev/feast-offline-store.yaml: no creation rule in .sops.yaml matches it; "
         "run 'gitops-gen secrets keygen dev' first"
@@ -304,18 +300,25 @@ def test_no_creation_rule_for_a_new_secret(repo: Path) -> None:
 def test_editor_killed_mid_edit_leaves_no_plaintext(
     repo: Path, dev_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
 ) -> None:
-    seen = tmp_path / "seen.txt"
+    seen, proof = tmp_path / "seen.txt", tmp_path / "proof.txt"
     editor = tmp_path / "killed-editor.sh"
-    # records where sops put the plaintext, proves it was there, then dies hard
+    # records where sops put the plaintext, proves it was there, then dies hard; when the
+    # plaintext is not there it says so and exits normally, which is not the case under test
+    # (gitops-gen's message is the same for both, so the proof file tells them apart)
     editor.write_text(
-        f'#!/bin/sh\necho "$1" > {seen}\ngrep -q "dsn: postgresql" "$1" && kill -9 $$\n'
+        "#!/bin/sh\n"
+        f'echo "$1" > {seen}\n'
+        f'if grep -q "dsn: postgresql" "$1"; then echo plaintext-seen > {proof}; kill -9 $$; fi\n'
+        "exit 42\n"
     )
     editor.chmod(0o755)
     monkeypatch.setenv("EDITOR", str(editor))
     before = tree_digest(repo)
     result = run_cli(
-        "secrets", "edit", "dev", "account-service-database", "--identity", str(dev_key), repo=repo
-    )
+        "secrets", "edit", "dev", "account-service-database", "--identity", str(dev_key),
+        repo=repo, expect=2,
+    )  # fmt: skip
+    assert proof.read_text() == "plaintext-seen\n", "the editor never saw the plaintext"
     assert _one_error_line(result) == (
         "error: secrets/dev/account-service-database.yaml: the editor failed or was killed; "
         "nothing written"
@@ -339,6 +342,7 @@ def test_group_readable_key_is_refused(repo: Path, dev_key: Path) -> None:
         "--identity",
         str(dev_key),
         repo=repo,
+        expect=2,
     )
     assert _one_error_line(result) == (
         f"error: --identity {dev_key}: readable by group or others (mode 0640); run "
@@ -351,6 +355,7 @@ def test_identity_from_the_environment(
     repo: Path, dev_key: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITOPS_GEN_AGE_KEY_FILE", str(dev_key))
-    result = run_cli("secrets", "show", "dev", "platform-account-allowlists", "--reveal", repo=repo)
-    assert result.exit_code == 0, result.output
+    result = run_cli(
+        "secrets", "show", "dev", "platform-account-allowlists", "--reveal", repo=repo, expect=0
+    )
     assert result.stdout == "admins: admin-1,admin-2\ndirectors: director-1,director-2\n"

@@ -47,11 +47,10 @@ class Setup:
 @pytest.fixture
 def setup(repo: Path, dev_key: Path, tmp_path: Path) -> Setup:
     """The example repository with a canary value in dev, committed (ciphertext only)."""
-    result = run_cli(
+    run_cli(
         "secrets", "set", "dev", SECRET, "JWT_SECRET", "--identity", str(dev_key),
-        repo=repo, stdin=CANARY,
+        repo=repo, stdin=CANARY, expect=0,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "canary")
     tmp, home = tmp_path / "child-tmp", tmp_path / "child-home"

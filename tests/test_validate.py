@@ -18,23 +18,27 @@ def _edit(repo: Path, rel: str, old: str, new: str, count: int = 1) -> None:
     path.write_text(text.replace(old, new, count))
 
 
-def _findings(repo: Path, *envs: str) -> list[dict[str, str]]:
-    result = run_cli("validate", *envs, "-o", "json", repo=repo)
-    assert result.exit_code in (0, 1), result.output
+def _findings(repo: Path, *envs: str, expect: int) -> list[dict[str, str]]:
+    result = run_cli("validate", *envs, "-o", "json", repo=repo, expect=expect)
     data = json.loads(result.stdout)
-    assert (result.exit_code == 1) == bool(data["findings"])
+    assert (expect == 1) == bool(data["findings"]), data
     return list(data["findings"])
 
 
 def test_embedded_platform_is_clean(aether: Path) -> None:
-    result = run_cli("validate", repo=aether)
-    assert result.exit_code == 0, result.output
+    result = run_cli("validate", repo=aether, expect=0)
     assert "validated dev, prod, staging: no findings" in result.stderr
 
 
 def test_validate_writes_nothing(aether: Path) -> None:
     before = tree_digest(aether)
-    run_cli("validate", repo=aether)
+    result = run_cli("validate", repo=aether, expect=0)
+    assert "validated dev, prod, staging: no findings" in result.stderr
+    assert tree_digest(aether) == before
+    # and with findings: still nothing written
+    _edit(aether, "environments/staging.yaml", 'ui: {tag: "2.14.0"}', 'ui: {tag: "latest"}')
+    before = tree_digest(aether)
+    run_cli("validate", repo=aether, expect=1)
     assert tree_digest(aether) == before
 
 
@@ -154,7 +158,7 @@ def test_rule_fires(
     aether: Path, rel: str, old: str, new: str, env: str, rule: str, message: str
 ) -> None:
     _edit(aether, rel, old, new)
-    findings = _findings(aether, env)
+    findings = _findings(aether, env, expect=1)
     matching = [f for f in findings if f["rule"] == rule]
     assert matching, findings
     assert any(message in f["message"] for f in matching), matching
@@ -168,20 +172,18 @@ def test_dev_may_use_mutable_tags_and_insecure_defaults(aether: Path) -> None:
         'risk-service: {tag: "2.15.0-rc.1"',
         'risk-service: {tag: "latest"',
     )
-    assert _findings(aether, "dev") == []
+    assert _findings(aether, "dev", expect=0) == []
 
 
 def test_table_output_and_exit_1(aether: Path) -> None:
     _edit(aether, "environments/staging.yaml", 'ui: {tag: "2.14.0"}', 'ui: {tag: "latest"}')
-    result = run_cli("validate", "staging", repo=aether)
-    assert result.exit_code == 1
+    result = run_cli("validate", "staging", repo=aether, expect=1)
     assert "POL001" in result.stdout
     assert "ui.tag: image ghcr.io/aether/aether-2-ui:latest is not pinned" in result.stdout
 
 
 def test_list_rules(aether: Path) -> None:
-    result = run_cli("validate", "--list-rules", repo=aether)
-    assert result.exit_code == 0
+    result = run_cli("validate", "--list-rules", repo=aether, expect=0)
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [
         *(f"POL00{i}" for i in range(1, 8)),

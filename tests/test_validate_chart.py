@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from gitops_gen.chart.fetch import repo_cache_dir
-from tests.helpers import run_cli
+from tests.helpers import invoke_cli, run_cli
 from tests.testenv.apprepo import STANDIN_CHART, UPSTREAM_COMMIT, make_app_repo
 
 
@@ -24,7 +24,7 @@ def _pin(
 
 
 def _validate(repo: Path, *envs: str) -> tuple[int, list[dict[str, str]]]:
-    result = run_cli("validate", *envs, "-o", "json", repo=repo)
+    result = invoke_cli("validate", *envs, "-o", "json", repo=repo)
     assert result.exit_code in (0, 1), result.output
     return result.exit_code, json.loads(result.stdout)["findings"]
 
@@ -34,8 +34,7 @@ def test_values_pass_the_chart_at_the_pinned_commit_then_validate_runs_offline(
 ) -> None:
     app = make_app_repo(tmp_path / "app")
     _pin(aether, app.url, app.head)
-    result = run_cli("validate", repo=aether)
-    assert result.exit_code == 0, result.output
+    result = run_cli("validate", repo=aether, expect=0)
     assert "validated dev, prod, staging: no findings" in result.stderr
     assert (repo_cache_dir(app.url) / app.head / "deploy/helm/aether-platform/Chart.yaml").is_file()
     shutil.rmtree(app.path)  # the app repository is gone: the commit is read from the cache
@@ -97,8 +96,7 @@ def test_a_key_no_template_reads_is_an_error_at_its_line(aether: Path, tmp_path:
             "severity": "error",
         }
     ]
-    result = run_cli("validate", "prod", repo=aether)  # the table a person reads
-    assert result.exit_code == 1
+    result = run_cli("validate", "prod", repo=aether, expect=1)  # the table a person reads
     assert "CHART002" in result.stdout and f"platform.yaml:{line}" in result.stdout
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_aether, run_cli
+from tests.helpers import copy_aether, invoke_cli, run_cli
 from tests.promote_helpers import set_in_file
 
 
@@ -18,7 +18,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _findings(repo: Path, *envs: str) -> list[dict[str, str]]:
-    result = run_cli("validate", *envs, "-o", "json", repo=repo)
+    result = invoke_cli("validate", *envs, "-o", "json", repo=repo)
     assert result.exit_code in (0, 1), result.output
     return [f for f in json.loads(result.stdout)["findings"] if f["rule"].startswith("XENV")]
 
@@ -89,8 +89,7 @@ def test_an_environment_without_its_secrets_is_a_finding(repo: Path) -> None:
         qa, "name: staging-eu1, server: https://staging-eu1", "name: qa-eu1, server: https://qa-eu1"
     )
     set_in_file(qa, "domain: staging.", "domain: qa.")
-    result = run_cli("validate", "qa", "-o", "json", repo=repo)
-    assert result.exit_code == 1
+    result = run_cli("validate", "qa", "-o", "json", repo=repo, expect=1)
     (finding,) = json.loads(result.stdout)["findings"]
     assert finding["rule"] == "XENV004" and finding["location"] == "secrets/qa/"
     assert finding["message"].startswith("qa has none of its ")
