@@ -29,14 +29,14 @@ typecheck: venv
 # Go module proxy and cached under ~/.cache/gitops-gen; building them here, before pytest, keeps
 # a cold build (minutes) out of the per-test timeout. Warm, this takes about a second.
 k8s-bins: venv
-	$(BIN)/python -m tests.kubecluster build
+	$(BIN)/python -m tests.testenv build
 
 unit: venv k8s-bins
 	$(BIN)/pytest
 
 # A real API server in the foreground for manual use: prints `export KUBECONFIG=…`, Ctrl-C stops it.
 cluster: venv
-	$(BIN)/python -m tests.kubecluster run
+	$(BIN)/python -m tests.testenv run
 
 test: lint typecheck unit
 

@@ -1,0 +1,10 @@
+"""The test environment: real servers the tests, benchmarks and `make cluster` run against.
+
+One module per component, each with build/find → start → ready → stop:
+
+* ``kube.py`` — etcd, kube-apiserver and kube-controller-manager (the control plane);
+* ``gobuild.py`` — building pinned Go programs from the Go module proxy into the cache;
+* ``process.py`` — starting, probing and always stopping server processes.
+
+Command line: ``python -m tests.testenv build|run`` (``--help`` lists the options).
+"""
