@@ -3,6 +3,7 @@
 One module per component, each with build/find → start → ready → stop:
 
 * ``kube.py`` — etcd, kube-apiserver and kube-controller-manager (the control plane);
+* ``apprepo.py`` — the application repository holding the stand-in platform chart;
 * ``gobuild.py`` — building pinned Go programs from the Go module proxy into the cache;
 * ``process.py`` — starting, probing and always stopping server processes.
 
