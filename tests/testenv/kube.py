@@ -399,6 +399,9 @@ class KubeCluster:
     controller_manager: bool = True
     controllers: tuple[str, ...] = DEFAULT_CONTROLLERS
     install_crds: bool = True
+    # The Argo CD release whose Application/AppProject CRDs are installed (tests/testenv/argocd.py
+    # passes the release it runs).
+    argo_cd_crd_version: str = ARGO_CD_VERSION
     ready_timeout: float = READY_TIMEOUT_S
 
     workdir: Path = field(init=False)
@@ -444,7 +447,9 @@ class KubeCluster:
     def start(self) -> None:
         binaries = ensure_binaries(self.versions)
         # CRDs are fetched before any process starts so a missing module fails fast and cheap.
-        crds = [*argo_cd_crds(), sopssecret_crd()] if self.install_crds else []
+        crds = (
+            [*argo_cd_crds(self.argo_cd_crd_version), sopssecret_crd()] if self.install_crds else []
+        )
         started = time.monotonic()
         _sweep_stale_workdirs()
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
@@ -703,6 +708,7 @@ class KubeCluster:
         body: Mapping[str, Any] | None = None,
         *,
         token: str | None = None,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
         """One JSON request as the admin (or `token`); raises ClusterError on HTTP errors."""
         data = json.dumps(body).encode() if body is not None else None
@@ -712,7 +718,7 @@ class KubeCluster:
             method=method,
             headers={
                 "Authorization": f"Bearer {token or self.admin_token}",
-                "Content-Type": "application/json",
+                "Content-Type": content_type,
                 "Accept": "application/json",
             },
         )
@@ -723,6 +729,10 @@ class KubeCluster:
             raise HTTPStatusError(method, path, error.code, error.read()) from None
         result: dict[str, Any] = json.loads(payload) if payload else {}
         return result
+
+    def request_patch(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch (RFC 7386) as the admin."""
+        return self.request("PATCH", path, patch, content_type="application/merge-patch+json")
 
     def create(self, path: str, body: Mapping[str, Any], *, exist_ok: bool = False) -> None:
         # A plain POST, not client-side apply: Argo CD's CRDs are larger than the 256 KiB
