@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -210,9 +211,11 @@ def test_local_repositories_are_accepted(aether: Path, tmp_path: Path) -> None:
     text = text.replace(
         "gitopsRepo: https://git.example.com/aether/aether-gitops.git",
         f"gitopsRepo: {(tmp_path / 'gitops').as_uri()}",
-    ).replace(
-        "appRepo: https://git.example.com/aether/aether-2.git",
-        f"appRepo: {(tmp_path / 'app').as_uri()}\n  secretsOperatorRepo: http://127.0.0.1:8879/",
+    )
+    text = re.sub(
+        r"(?m)^  appRepo: .*$",
+        f"  appRepo: {(tmp_path / 'app').as_uri()}\n  secretsOperatorRepo: http://127.0.0.1:8879/",
+        text,
     )
     platform.write_text(text)
     result = run_cli("validate", "dev", repo=aether)
