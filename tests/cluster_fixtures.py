@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from tests.testenv import gobuild, kube, process
+from tests.testenv import argocd, gobuild, kube, process
 from tests.testenv.errors import ClusterError
 
 CLUSTER_FIXTURES = frozenset(
@@ -79,6 +79,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     try:
         with uncaptured:
             kube.ensure_binaries()
+            if any(item.get_closest_marker("argocd") for item in session.items):
+                argocd.ensure_binaries()
     except ClusterError as error:
         _BUILD_ERROR.append(error)
 
