@@ -304,6 +304,7 @@ WORKLOAD_KINDS: Final = (
     "batch_CronJob",
     "networking.k8s.io_Ingress",
     "autoscaling_HorizontalPodAutoscaler",
+    "policy_PodDisruptionBudget",
     "PersistentVolumeClaim",
 )
 _WORKLOAD_HEALTHY = """\
