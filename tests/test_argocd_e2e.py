@@ -56,13 +56,16 @@ def test_every_dev_application_syncs_with_waves_in_order(e2e: World) -> None:
     for earlier, early_wave in waves.items():
         history = (apps[earlier].get("status") or {}).get("history") or []
         assert history, f"{earlier} was never deployed:\n{e2e.describe()}"
-        deployed = _time(history[0]["deployedAt"])
+        # The root moves on once a wave is Healthy, which can be before its hooks finish (the
+        # platform's bootstrap Jobs): "in order" means no later wave exists before an earlier
+        # wave's first sync started.
+        deployed = _time(history[0]["deployStartedAt"])
         for later, late_wave in waves.items():
             if late_wave > early_wave:
                 created = _time(apps[later]["metadata"]["creationTimestamp"])
                 assert created >= deployed, (
                     f"{later} (wave {late_wave}) was created at {created}, before {earlier} "
-                    f"(wave {early_wave}) was deployed at {deployed}"
+                    f"(wave {early_wave}) started deploying at {deployed}"
                 )
 
 
@@ -117,6 +120,7 @@ def test_promotion_synced_by_argo_cd_has_no_revision_finding(e2e: World) -> None
 
 
 def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
+    e2e.wait_synced("dev")
     e2e.edit(
         "environments/dev.yaml",
         lambda text: text.replace(
