@@ -132,8 +132,13 @@ def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
     e2e.refresh_all()
 
     def manual() -> bool:
-        app = e2e.argo.application("dev-redis") or {}
-        return "automated" not in ((app.get("spec") or {}).get("syncPolicy") or {})
+        # Every one of them: the root applies them wave by wave, and an Application still
+        # automated would self-heal what the test injects.
+        for name in e2e.app_names("dev"):
+            app = e2e.argo.application(name) or {}
+            if "automated" in ((app.get("spec") or {}).get("syncPolicy") or {}):
+                return False
+        return True
 
     e2e.wait("dev Applications without automated sync", manual)
     namespace = NAMESPACES["dev"]

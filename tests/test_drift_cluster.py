@@ -558,10 +558,12 @@ def test_rendered_environment_audited_with_its_own_service_account(
             "GET", f"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{app_name}", "get"
         )
         app["status"] = {
-            # the chart deployed is older than dev's pin; the values repo is at its HEAD
+            # Argo CD compared the current spec, but resolved the chart to an older version than
+            # dev's pin; the values repo is at its HEAD
             "sync": {
                 "status": "OutOfSync",
                 "revisions": ["31.0.0", git(repo, "rev-parse", "HEAD").strip()],
+                "comparedTo": {"sources": app["spec"]["sources"]},
             },
             "health": {"status": "Degraded"},
             "resources": [
