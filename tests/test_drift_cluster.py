@@ -514,6 +514,32 @@ def test_rendered_environment_audited_with_its_own_service_account(
             if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
                 obj["metadata"].pop("namespace")
             kube.server_side_apply(obj)
+            if obj["kind"] == "Application":
+                # what Argo CD records once it compared and synced it (an Application without
+                # any status is a finding of its own: never reconciled)
+                live = kube.get(obj)
+                spec = live["spec"]
+                sources = spec.get("sources") or [spec["source"]]
+                live["status"] = {
+                    "sync": {
+                        "status": "Synced",
+                        "comparedTo": {
+                            "destination": spec["destination"],
+                            **(
+                                {"sources": sources}
+                                if "sources" in spec
+                                else {"source": sources[0]}
+                            ),
+                        },
+                        **(
+                            {"revisions": [s["targetRevision"] for s in sources]}
+                            if "sources" in spec
+                            else {"revision": sources[0]["targetRevision"]}
+                        ),
+                    },
+                    "health": {"status": "Healthy"},
+                }
+                kube.put(live)
         for secret in env.required_secrets:
             kube.create(
                 {
@@ -563,7 +589,10 @@ def test_rendered_environment_audited_with_its_own_service_account(
             "sync": {
                 "status": "OutOfSync",
                 "revisions": ["31.0.0", git(repo, "rev-parse", "HEAD").strip()],
-                "comparedTo": {"sources": app["spec"]["sources"]},
+                "comparedTo": {
+                    "destination": app["spec"]["destination"],
+                    "sources": app["spec"]["sources"],
+                },
             },
             "health": {"status": "Degraded"},
             "resources": [
