@@ -121,6 +121,7 @@ def test_promotion_synced_by_argo_cd_has_no_revision_finding(e2e: World) -> None
 
 def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
     e2e.wait_synced("dev")
+    e2e.play_operator("dev")
     e2e.edit(
         "environments/dev.yaml",
         lambda text: text.replace(
