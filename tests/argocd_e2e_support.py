@@ -85,8 +85,15 @@ class World:
     # -- Argo CD ----------------------------------------------------------------------------
 
     def apply_root(self, env: str) -> None:
+        """`kubectl apply -f clusters/<cluster>/root.yaml`: the root is not synced from Git, so
+        a change to it is applied by hand (create, or replace the spec)."""
         root = yaml.safe_load((self.work / "clusters" / CLUSTERS[env] / "root.yaml").read_text())
-        self.cluster.create(APPS, root, exist_ok=True)
+        live = self.argo.application(root["metadata"]["name"])
+        if live is None:
+            self.cluster.create(APPS, root)
+            return
+        live["spec"] = root["spec"]
+        self.cluster.request("PUT", f"{APPS}/{root['metadata']['name']}", live)
 
     def refresh_all(self, *, hard: bool = False) -> None:
         for app in self.argo.applications():

@@ -122,7 +122,7 @@ def test_promotion_synced_by_argo_cd_has_no_revision_finding(e2e: World) -> None
 def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
     e2e.wait_synced("dev")
     e2e.play_operator("dev")
-    e2e.edit(
+    pushed = e2e.edit(
         "environments/dev.yaml",
         lambda text: text.replace(
             "sync: {automated: true, prune: true, selfHeal: true}",
@@ -130,7 +130,15 @@ def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
         ),
         "dev: auto-sync off",
     )
-    e2e.refresh_all()
+    # The root's rendered syncPolicy changed too (no automated sync in this cluster any more):
+    # apply it by hand, as for any root change, and sync it once by hand.
+    e2e.apply_root("dev")
+    e2e.argo.refresh("dev-eu1-root")
+    e2e.wait(
+        "the root to compare the pushed commit",
+        lambda: (e2e.status("dev-eu1-root").get("sync") or {}).get("revision") == pushed,
+    )
+    e2e.argo.sync("dev-eu1-root")
 
     def manual() -> bool:
         # Every one of them: the root applies them wave by wave, and an Application still
@@ -155,7 +163,11 @@ def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
         f"/api/v1/namespaces/{namespace}/configmaps/redis-standin",
         {"data": {"architecture": "replication"}},
     )
-    e2e.cluster.request("DELETE", f"/api/v1/namespaces/{namespace}/services/kafka")
+    patch(
+        e2e,
+        f"/api/v1/namespaces/{namespace}/services/kafka",
+        {"spec": {"ports": [{"name": "main", "port": 9093, "targetPort": 9092}]}},
+    )
     injected = {
         ("CronJob", "gitops-gen-drift"): "dev-drift-audit",
         ("ConfigMap", "redis-standin"): "dev-redis",

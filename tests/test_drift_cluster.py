@@ -20,6 +20,7 @@ from tests.drift_support import (
     TRACKING,
     Kube,
     fixture_objects,
+    record_argo_status,
     rendered_objects,
     write_manifests,
 )
@@ -515,31 +516,7 @@ def test_rendered_environment_audited_with_its_own_service_account(
                 obj["metadata"].pop("namespace")
             kube.server_side_apply(obj)
             if obj["kind"] == "Application":
-                # what Argo CD records once it compared and synced it (an Application without
-                # any status is a finding of its own: never reconciled)
-                live = kube.get(obj)
-                spec = live["spec"]
-                sources = spec.get("sources") or [spec["source"]]
-                live["status"] = {
-                    "sync": {
-                        "status": "Synced",
-                        "comparedTo": {
-                            "destination": spec["destination"],
-                            **(
-                                {"sources": sources}
-                                if "sources" in spec
-                                else {"source": sources[0]}
-                            ),
-                        },
-                        **(
-                            {"revisions": [s["targetRevision"] for s in sources]}
-                            if "sources" in spec
-                            else {"revision": sources[0]["targetRevision"]}
-                        ),
-                    },
-                    "health": {"status": "Healthy"},
-                }
-                kube.put(live)
+                record_argo_status(kube, obj)
         for secret in env.required_secrets:
             kube.create(
                 {
