@@ -146,6 +146,24 @@ class World:
                 return False
         return True
 
+    def compared(self, name: str) -> str | None:
+        """The GitOps repository commit Argo CD last compared `name` against."""
+        sync = self.status(name).get("sync") or {}
+        if sync.get("revisions"):
+            return str(sync["revisions"][-1])  # the `ref: values` source comes last
+        return sync.get("revision")
+
+    def wait_compared(self, env: str, commit: str) -> None:
+        """Until Argo CD compared every Application of `env` against `commit`: it caches a
+        branch's resolution for minutes, so a hard refresh asks again."""
+        names = self.app_names(env)
+        for name in names:
+            self.argo.refresh(name, hard=True)
+        self.wait(
+            f"every {env} Application compared against {commit[:12]}",
+            lambda: all(self.compared(name) == commit for name in names),
+        )
+
     def wait_synced(self, env: str, timeout: float = SYNC_TIMEOUT_S) -> None:
         names = self.app_names(env)
         self.wait(

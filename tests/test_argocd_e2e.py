@@ -150,6 +150,7 @@ def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
         return True
 
     e2e.wait("dev Applications without automated sync", manual)
+    e2e.wait_compared("dev", pushed)
     namespace = NAMESPACES["dev"]
     # Objects render writes (the audit's CronJob) get a finding of their own; objects of a chart
     # (a ConfigMap, a Service) are seen through Argo CD's status: its out-of-sync finding.
