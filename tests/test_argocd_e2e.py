@@ -112,6 +112,7 @@ def test_promotion_synced_by_argo_cd_has_no_revision_finding(e2e: World) -> None
         )
 
     e2e.wait("staging synced at the promoted revision", promoted)
+    e2e.wait_compared("staging", pushed)
     root = e2e.status("staging-eu1-root")["sync"]
     assert root["revision"] == pushed
     code, findings, output = e2e.drift("staging")
