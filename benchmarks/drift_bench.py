@@ -1,6 +1,6 @@
 """Benchmark: `gitops-gen drift` (fast and --server-side) against `kubectl diff -f`.
 
-On a real kube-apiserver (tests/kubecluster.py): 2,000 live objects across 10 kinds and 4
+On a real kube-apiserver (tests/testenv/kube.py): 2,000 live objects across 10 kinds and 4
 namespaces, created the way `kubectl apply` does. Every tool reads the same manifests in the
 same run and is run alike: the same warm-up runs (discarded), then the same number of timed
 runs, reported as the median and the spread (min-max). Also per tool: API requests, peak memory
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.drift_support import Kube  # noqa: E402
 from tests.helpers import copy_aether  # noqa: E402
-from tests.kubecluster import KubeCluster  # noqa: E402
+from tests.testenv.kube import KubeCluster  # noqa: E402
 
 NAMESPACES = 4
 KINDS = 10

@@ -20,6 +20,7 @@ from tests.drift_support import (
     TRACKING,
     Kube,
     fixture_objects,
+    record_argo_status,
     rendered_objects,
     write_manifests,
 )
@@ -500,6 +501,8 @@ def test_rendered_environment_audited_with_its_own_service_account(
             if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
                 obj["metadata"].pop("namespace")
             kube.server_side_apply(obj)
+            if obj["kind"] == "Application":
+                record_argo_status(kube, obj)
         for secret in env.required_secrets:
             kube.create(
                 {
@@ -547,10 +550,15 @@ def test_rendered_environment_audited_with_its_own_service_account(
             "GET", f"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{app_name}", "get"
         )
         app["status"] = {
-            # the chart deployed is older than dev's pin; the values repo is at its HEAD
+            # Argo CD compared the current spec, but resolved the chart to an older version than
+            # dev's pin; the values repo is at its HEAD
             "sync": {
                 "status": "OutOfSync",
                 "revisions": ["31.0.0", git(repo, "rev-parse", "HEAD").strip()],
+                "comparedTo": {
+                    "destination": app["spec"]["destination"],
+                    "sources": app["spec"]["sources"],
+                },
             },
             "health": {"status": "Degraded"},
             "resources": [

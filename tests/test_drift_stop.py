@@ -172,7 +172,7 @@ def test_api_server_gone_mid_audit_prints_what_was_audited(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gitops_gen.drift import live
-    from tests.kubecluster import KubeCluster
+    from tests.testenv.kube import KubeCluster
 
     repo = copy_aether(tmp_path / "repo")
     objects = [

@@ -38,9 +38,17 @@ def test_render_writes_root_project_and_applications(aether: Path) -> None:
     assert values_source["ref"] == "values"
     assert kafka["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
     # prod never prunes automatically; dev and staging do
-    assert kafka["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}
+    assert kafka["spec"]["syncPolicy"]["automated"] == {
+        "enabled": True,
+        "prune": False,
+        "selfHeal": True,
+    }
     dev_kafka = _load(aether / "clusters/dev-eu1/apps/dev/kafka.yaml")
-    assert dev_kafka["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert dev_kafka["spec"]["syncPolicy"]["automated"] == {
+        "enabled": True,
+        "prune": True,
+        "selfHeal": True,
+    }
 
 
 def test_sync_waves_follow_the_install_order(aether: Path) -> None:
@@ -194,3 +202,13 @@ def test_json_output(aether: Path) -> None:
     assert data["environments"] == ["dev"]
     assert data["upToDate"] is False
     assert "clusters/dev-eu1/apps/dev/platform.yaml" in data["added"]
+
+
+def test_drift_audit_application_is_self_sufficient(aether: Path) -> None:
+    """Its first sync creates its namespace and retries, whatever the other Applications do."""
+    run_cli("render", repo=aether, expect=0)
+    audit = _load(aether / "clusters/dev-eu1/apps/dev/drift-audit.yaml")
+    policy = audit["spec"]["syncPolicy"]
+    assert "CreateNamespace=true" in policy["syncOptions"]
+    assert policy["retry"]["limit"] == 5
+    assert policy["automated"]["enabled"] is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,12 +13,12 @@ import click
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
-from gitops_gen.drift.argo import RevisionResolver
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
 from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.report_store import store_report
+from gitops_gen.drift.revisions import gitops_resolver
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.model import Platform, load_platform
@@ -159,7 +158,7 @@ def drift_command(
         server_side=server_side,
         concurrency=concurrency,
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
-        resolve_revision=_git_resolver(app.root, platform),
+        resolve_revision=gitops_resolver(app.root, platform.catalog.platform.gitops_repo),
     )
     configuration = load_configuration(kubeconfig, kube_context)
     with (
@@ -234,25 +233,3 @@ def _secret_values(
     """The repository's secret values, decrypted in memory by the secrets feature."""
     source: ValueSource = secret_values.value_source(platform, identity)
     return source.values(environment)
-
-
-def _git_resolver(root: Path, platform: Platform) -> RevisionResolver:
-    """The commit a branch of this repository points at, for the GitOps repository's sources."""
-    gitops_repo = platform.catalog.platform.gitops_repo
-
-    def resolve(repo_url: str, target: str) -> str | None:
-        if repo_url.rstrip("/") != gitops_repo.rstrip("/"):
-            return None
-        for ref in (f"refs/remotes/origin/{target}", f"refs/heads/{target}"):
-            done = subprocess.run(
-                ["git", "rev-parse", "--verify", "--quiet", ref],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode == 0:
-                return done.stdout.strip()
-        return None
-
-    return resolve

@@ -16,6 +16,8 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # a Kubernetes resource quantity: 500m, 1, 0.5, 1Gi, 1G, 1e3
 QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[munk]|)$")
+# A git repository URL Argo CD can read: HTTPS, SSH (URL or scp-like) or a local file:// path.
+GIT_URL = r"^(https://|ssh://|git@|file:///)"
 MUTABLE_TAGS = frozenset({"latest", "main", "master", "stable", "edge", "dev", "nightly"})
 
 
@@ -268,12 +270,17 @@ class ChartSettings(Strict):
 
 class PlatformInfo(Strict):
     name: str = Field(pattern=DNS_LABEL)
-    gitops_repo: str = Field(pattern=r"^(https://|ssh://|git@|file://)")
+    # Argo CD accepts file:// too (a repository on its repo server's disk; also what the
+    # end-to-end tests serve).
+    gitops_repo: str = Field(pattern=GIT_URL)
     gitops_revision: str = "main"
-    app_repo: str = Field(pattern=r"^(https://|ssh://|git@|file://)")
+    app_repo: str = Field(pattern=GIT_URL)
     chart_path: str = "deploy/helm/aether-platform"
     argocd_namespace: str = Field(default="argocd", pattern=DNS_LABEL)
     chart_repos: tuple[str, ...] = ()
+    # Where the sops-secrets-operator chart comes from (a mirror, or a local chart repository);
+    # the chart version stays the one this tool is built for.
+    secrets_operator_repo: str | None = Field(default=None, pattern=r"^(https?|oci)://")
 
 
 class Catalog(Strict):

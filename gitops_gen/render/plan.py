@@ -138,7 +138,7 @@ def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
                 name=f"{env.name}-{OPERATOR.name}",
                 component=OPERATOR.name,
                 wave=waves.OPERATORS,
-                repo_url=OPERATOR.repo_url,
+                repo_url=platform.catalog.platform.secrets_operator_repo or OPERATOR.repo_url,
                 chart=OPERATOR.chart,
                 target_revision=OPERATOR.version,
                 release_name=OPERATOR.name,
@@ -182,7 +182,7 @@ def source_repos(platform: Platform, env: Environment) -> list[str]:
     repos = {info.gitops_repo, info.app_repo, *info.chart_repos}
     repos.update(dep.spec.repo_url for dep in env.dependencies)
     if has_secrets(platform.root, env.name):
-        repos.add(OPERATOR.repo_url)
+        repos.add(info.secrets_operator_repo or OPERATOR.repo_url)
     return sorted(repos)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import kubecluster
+from tests.testenv import gobuild, kube
+from tests.testenv.errors import ClusterError
 
 GO_MOD = """\
 // a comment
@@ -30,7 +31,7 @@ replace go.etcd.io/etcd/api/v3 => ../api
 
 
 def test_parse_go_mod_reads_go_godebug_and_both_replace_forms() -> None:
-    parsed = kubecluster.parse_go_mod(GO_MOD)
+    parsed = gobuild.parse_go_mod(GO_MOD)
     assert parsed.go == "1.26.0"
     assert parsed.godebug == ("default=go1.26",)
     assert [r.old for r in parsed.replaces] == [
@@ -43,8 +44,8 @@ def test_parse_go_mod_reads_go_godebug_and_both_replace_forms() -> None:
 
 
 def test_local_replaces_become_published_modules_and_others_are_copied() -> None:
-    parsed = kubecluster.parse_go_mod(GO_MOD)
-    lines = kubecluster.mirrored_replaces(parsed.replaces, lambda module: "v0.37.2")
+    parsed = gobuild.parse_go_mod(GO_MOD)
+    lines = gobuild.mirrored_replaces(parsed.replaces, lambda module: "v0.37.2")
     assert lines == [
         "k8s.io/api => k8s.io/api v0.37.2",
         "k8s.io/client-go => k8s.io/client-go v0.37.2",
@@ -54,14 +55,14 @@ def test_local_replaces_become_published_modules_and_others_are_copied() -> None
 
 
 def test_staging_version_follows_the_release() -> None:
-    assert kubecluster.staging_version("v1.37.2") == "v0.37.2"
-    with pytest.raises(kubecluster.ClusterError):
-        kubecluster.staging_version("v1.37.2-rc.0")
+    assert kube.staging_version("v1.37.2") == "v0.37.2"
+    with pytest.raises(ClusterError):
+        kube.staging_version("v1.37.2-rc.0")
 
 
 def test_wrapper_go_mod_restates_the_dependencys_directives() -> None:
-    parsed = kubecluster.parse_go_mod(GO_MOD)
-    text = kubecluster.wrapper_go_mod(
+    parsed = gobuild.parse_go_mod(GO_MOD)
+    text = gobuild.wrapper_go_mod(
         module="gitops-gen.test/x",
         dependency=parsed,
         require={"k8s.io/kubernetes": "v1.37.2"},
@@ -70,3 +71,21 @@ def test_wrapper_go_mod_restates_the_dependencys_directives() -> None:
     assert "go 1.26.0\ngodebug default=go1.26\n" in text
     assert "\tk8s.io/kubernetes v1.37.2\n" in text
     assert "\tk8s.io/api => k8s.io/api v0.37.2\n" in text
+
+
+def test_argocd_wrapper_keeps_argo_cds_requires_and_replaces() -> None:
+    from tests.testenv.argocd import argocd_wrapper_go_mod
+
+    text = argocd_wrapper_go_mod(
+        "module github.com/argoproj/argo-cd/v3\n\ngo 1.25.5\n\nrequire (\n\tk8s.io/api v0.34.0\n)\n"
+        "\nreplace k8s.io/api => k8s.io/api v0.34.0\n",
+        module="gitops-gen.test/argocd-build",
+        version="v3.2.11",
+    )
+    assert "module gitops-gen.test/argocd-build\n" in text
+    assert "module github.com/argoproj/argo-cd/v3" not in text
+    assert "\tk8s.io/api v0.34.0\n" in text
+    assert "replace k8s.io/api => k8s.io/api v0.34.0" in text
+    assert text.rstrip().endswith("require github.com/argoproj/argo-cd/v3 v3.2.11")
+    parsed = gobuild.parse_go_mod(text)
+    assert [r.old for r in parsed.replaces] == ["k8s.io/api"]

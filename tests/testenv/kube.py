@@ -1,7 +1,8 @@
 """A real Kubernetes control plane for the test suite, built from the Go module proxy.
 
 No Docker engine exists on the machines this project runs on, so — like controller-runtime's
-envtest — the suite builds the real binaries itself and runs them as plain processes:
+envtest — the suite builds the real binaries itself (tests/testenv/gobuild.py) and runs them as
+plain processes:
 
 * ``kube-apiserver`` and ``kube-controller-manager`` are compiled from ``k8s.io/kubernetes``
   through a throw-away wrapper module. Kubernetes' own go.mod points every ``k8s.io/<staging>``
@@ -10,48 +11,40 @@ envtest — the suite builds the real binaries itself and runs them as plain pro
   module. The list is read from the pinned version's go.mod, because it changes between releases.
 * ``etcd`` is compiled the same way from ``go.etcd.io/etcd/server/v3`` (its go.mod also replaces
   sibling modules with relative folders).
-* Binaries are cached per version under ``$XDG_CACHE_HOME/gitops-gen`` (``~/.cache`` by default),
-  so a warm machine starts a cluster in seconds and never rebuilds.
 * CRDs the tests need are installed at start: Argo CD's ``Application``/``AppProject`` read from
   the argo-cd Go module's ``manifests/crds/`` (downloaded, never built) and the
   sops-secrets-operator ``SopsSecret`` (see :func:`sopssecret_crd` for why it is defined here).
 
-Command line::
-
-    python -m tests.kubecluster build   # build and cache the binaries only
-    python -m tests.kubecluster run     # start a cluster, print KUBECONFIG, wait for Ctrl-C
+Command line: ``python -m tests.testenv build|run`` (see tests/testenv/__main__.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
-import contextlib
-import ctypes
-import ctypes.util
-import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Final, TextIO
+from types import TracebackType
+from typing import Any, Final
 
 import yaml
+
+from tests.testenv import gobuild
+from tests.testenv.errors import ClusterError
+from tests.testenv.gobuild import say
+from tests.testenv.process import Process, free_port, pid_alive, spawn, tail, wait_http
 
 # The pinned versions. Kubernetes v1.37.2 matches the `kubernetes` Python client (37.x) the
 # project uses, and its go.mod asks for Go 1.26, which this machine has. Kubernetes 1.37 ships
@@ -70,7 +63,6 @@ ETCD_SERVER_MODULE: Final = "go.etcd.io/etcd/server/v3"
 READY_TIMEOUT_S: Final = 60.0
 ADMIN_USER: Final = "gitops-gen-admin"
 READONLY_USER: Final = "gitops-gen-readonly"
-LOG_TAIL_LINES: Final = 40
 
 # kube-controller-manager runs only what the tests rely on: garbage collection (ownerReferences),
 # namespace deletion, each namespace's `default` ServiceAccount, and the aggregated ClusterRoles
@@ -83,204 +75,6 @@ DEFAULT_CONTROLLERS: Final = (
     "clusterrole-aggregation-controller",
 )
 
-_GO_FALLBACK: Final = Path("/usr/local/go/bin/go")
-
-
-class ClusterError(RuntimeError):
-    """The test cluster could not be built, started or prepared."""
-
-
-def _say(message: str) -> None:
-    # Progress goes to stderr so `run` can keep stdout for the KUBECONFIG line.
-    print(f"[kubecluster] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Go tooling
-# --------------------------------------------------------------------------------------------
-
-
-def find_go() -> str:
-    """The go command: PATH first, then the machine's standard install location."""
-    found = shutil.which("go")
-    if found:
-        return found
-    if _GO_FALLBACK.is_file() and os.access(_GO_FALLBACK, os.X_OK):
-        return str(_GO_FALLBACK)
-    raise ClusterError(
-        "the Go toolchain is needed to build the test cluster and was not found "
-        f"(looked on PATH and at {_GO_FALLBACK})"
-    )
-
-
-def _go_env(*, module_mode: bool) -> dict[str, str]:
-    env = dict(os.environ)
-    # Keep whatever GOFLAGS the machine sets (e.g. -buildvcs=false) but own the -mod choice:
-    # the wrapper module starts without a go.sum, so the go command must be allowed to write it.
-    flags = [f for f in env.get("GOFLAGS", "").split() if not f.startswith("-mod=")]
-    if module_mode:
-        flags.append("-mod=mod")
-    env["GOFLAGS"] = " ".join(flags)
-    env["GO111MODULE"] = "on"
-    # A go.work somewhere above the temp folder must not pull the wrapper into a workspace.
-    env["GOWORK"] = "off"
-    # Static binaries: no C toolchain needed and nothing depends on the host's libc.
-    env["CGO_ENABLED"] = "0"
-    return env
-
-
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _run_logged(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Path) -> None:
-    """Run a build step with its output in `log`; on failure the error carries the log's tail."""
-    with log.open("ab") as out:
-        out.write(f"$ {' '.join(argv)}\n".encode())
-        out.flush()
-        result = subprocess.run(
-            list(argv), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT, check=False
-        )
-    if result.returncode != 0:
-        raise ClusterError(
-            f"{' '.join(argv[:3])} … failed with exit code {result.returncode}; "
-            f"last lines of {log}:\n{_tail(log)}"
-        )
-
-
-def go_mod_download(module: str, version: str) -> dict[str, Any]:
-    """`go mod download -json module@version`: the module's extracted folder and go.mod path."""
-    go = find_go()
-    # Run outside any module so the project's own files cannot influence resolution.
-    result = subprocess.run(
-        [go, "mod", "download", "-json", f"{module}@{version}"],
-        cwd=tempfile.gettempdir(),
-        env=_go_env(module_mode=False),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        info: dict[str, Any] = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        info = {}
-    error = info.get("Error") or (result.stderr.strip() if result.returncode else "")
-    if error or not info.get("Dir"):
-        raise ClusterError(f"go mod download {module}@{version} failed: {error or result.stderr}")
-    return info
-
-
-# --------------------------------------------------------------------------------------------
-# go.mod reading and wrapper modules
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Replace:
-    """One replace directive of a go.mod: ``old [old_version] => new [new_version]``."""
-
-    old: str
-    old_version: str | None
-    new: str
-    new_version: str | None
-
-    @property
-    def is_local(self) -> bool:
-        # A folder target (./x, ../x, /x) means "inside the same repository": useless to a
-        # module consumer, which is exactly what the wrapper module has to fix.
-        return self.new.startswith(("./", "../", "/")) or self.new in {".", ".."}
-
-
-def _strip_comment(line: str) -> str:
-    return line.split("//", 1)[0].strip()
-
-
-@dataclass(frozen=True)
-class GoMod:
-    """What a wrapper module needs from a dependency's go.mod."""
-
-    go: str | None
-    godebug: tuple[str, ...]
-    replaces: tuple[Replace, ...]
-
-
-def parse_go_mod(text: str) -> GoMod:
-    """The ``go``, ``godebug`` and ``replace`` directives of a go.mod (block and one-line forms)."""
-    go_version: str | None = None
-    godebug: list[str] = []
-    replaces: list[Replace] = []
-    block: str | None = None
-    for raw in text.splitlines():
-        line = _strip_comment(raw)
-        if not line:
-            continue
-        if block is not None:
-            if line == ")":
-                block = None
-            elif block == "replace":
-                replaces.append(_parse_replace(line))
-            elif block == "godebug":
-                godebug.append(line)
-            continue
-        keyword, _, rest = line.partition(" ")
-        rest = rest.strip()
-        if keyword in {
-            "replace",
-            "godebug",
-            "require",
-            "exclude",
-            "retract",
-            "tool",
-            "ignore",
-        } and (rest == "("):
-            block = keyword
-        elif keyword == "go" and go_version is None:
-            go_version = rest
-        elif keyword == "godebug":
-            godebug.append(rest)
-        elif keyword == "replace":
-            replaces.append(_parse_replace(rest))
-    return GoMod(go=go_version, godebug=tuple(godebug), replaces=tuple(replaces))
-
-
-def _parse_replace(spec: str) -> Replace:
-    left, sep, right = spec.partition("=>")
-    if not sep:
-        raise ClusterError(f"cannot parse go.mod replace directive: {spec!r}")
-    old = left.split()
-    new = right.split()
-    if not 1 <= len(old) <= 2 or not 1 <= len(new) <= 2:
-        raise ClusterError(f"cannot parse go.mod replace directive: {spec!r}")
-    return Replace(
-        old=old[0],
-        old_version=old[1] if len(old) == 2 else None,
-        new=new[0],
-        new_version=new[1] if len(new) == 2 else None,
-    )
-
-
-def mirrored_replaces(
-    replaces: Sequence[Replace], local_version: Callable[[str], str]
-) -> list[str]:
-    """Replace lines for a wrapper module.
-
-    Replace directives only apply in the main module, so the wrapper must restate them: folder
-    targets become the published module at `local_version(module)`, module targets are copied.
-    """
-    lines: list[str] = []
-    for rep in replaces:
-        old = f"{rep.old} {rep.old_version}" if rep.old_version else rep.old
-        if rep.is_local:
-            lines.append(f"{old} => {rep.old} {local_version(rep.old)}")
-        else:
-            new = f"{rep.new} {rep.new_version}" if rep.new_version else rep.new
-            lines.append(f"{old} => {new}")
-    return lines
-
 
 def staging_version(kubernetes_version: str) -> str:
     """k8s.io/kubernetes vX.Y.Z publishes its staging modules as v0.Y.Z."""
@@ -288,41 +82,6 @@ def staging_version(kubernetes_version: str) -> str:
     if not match:
         raise ClusterError(f"expected a release like v1.37.2, got {kubernetes_version!r}")
     return f"v0.{match.group(1)}.{match.group(2)}"
-
-
-def wrapper_go_mod(
-    *,
-    module: str,
-    dependency: GoMod,
-    require: Mapping[str, str],
-    replace_lines: Sequence[str],
-) -> str:
-    # The dependency's own go and godebug lines: they set the language version and the runtime
-    # defaults (GODEBUG) of the binary, and only the main module's count.
-    lines = [
-        "// Throw-away module written by tests/kubecluster.py to build one pinned release.",
-        f"module {module}",
-        "",
-        f"go {dependency.go or '1.26'}",
-        *(f"godebug {setting}" for setting in dependency.godebug),
-        "",
-        "require (",
-        *(f"\t{path} {version}" for path, version in require.items()),
-        ")",
-    ]
-    if replace_lines:
-        lines += ["", "replace (", *(f"\t{line}" for line in replace_lines), ")"]
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------------------------
-# Binary cache and builds
-# --------------------------------------------------------------------------------------------
-
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitops-gen"
 
 
 @dataclass(frozen=True)
@@ -338,10 +97,10 @@ class Versions:
     etcd: str = ETCD_VERSION
 
     def kube_dir(self) -> Path:
-        return cache_root() / "k8s" / self.kubernetes
+        return gobuild.cache_root() / "k8s" / self.kubernetes
 
     def etcd_dir(self) -> Path:
-        return cache_root() / "etcd" / self.etcd
+        return gobuild.cache_root() / "etcd" / self.etcd
 
     def binaries(self) -> Binaries:
         return Binaries(
@@ -351,94 +110,8 @@ class Versions:
         )
 
 
-@contextlib.contextmanager
-def _build_lock(directory: Path) -> Iterator[None]:
-    # Two pytest runs (or `make cluster` beside `make test`) must not build the same thing twice
-    # or see a half-renamed cache: one builds, the other waits and then finds the binaries.
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-# Bump when the way binaries are built changes (flags, wrapper module), so cached binaries made
-# the old way are rebuilt instead of silently reused.
-BUILD_RECIPE: Final = "2"
-
-
-def _recipe_stamp(binary: Path) -> Path:
-    return binary.with_name(f".{binary.name}.recipe")
-
-
-def _is_current(binary: Path) -> bool:
-    stamp = _recipe_stamp(binary)
-    return (
-        binary.is_file()
-        and os.access(binary, os.X_OK)
-        and stamp.is_file()
-        and stamp.read_text().strip() == BUILD_RECIPE
-    )
-
-
-def _go_build(
-    *,
-    workdir: Path,
-    package: str,
-    target: Path,
-    ldflags: Sequence[str],
-    log: Path,
-) -> float:
-    """Build one command into `target` atomically (temp file in the same folder, then rename)."""
-    go = find_go()
-    env = _go_env(module_mode=True)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    started = time.monotonic()
-    try:
-        _run_logged(
-            [
-                go,
-                "build",
-                "-trimpath",
-                "-ldflags",
-                " ".join(["-s", "-w", *ldflags]),
-                "-o",
-                str(partial),
-                package,
-            ],
-            cwd=workdir,
-            env=env,
-            log=log,
-        )
-        partial.chmod(0o755)
-        partial.replace(target)
-        _recipe_stamp(target).write_text(BUILD_RECIPE + "\n")
-    finally:
-        partial.unlink(missing_ok=True)
-    return time.monotonic() - started
-
-
-def _prepare_wrapper(
-    workdir: Path,
-    *,
-    module: str,
-    dependency: GoMod,
-    require: Mapping[str, str],
-    replace_lines: Sequence[str],
-    source: tuple[str, str],
-    log: Path,
-) -> None:
-    (workdir / "go.mod").write_text(
-        wrapper_go_mod(
-            module=module, dependency=dependency, require=require, replace_lines=replace_lines
-        )
-    )
-    file_name, text = source
-    (workdir / file_name).write_text(text)
-    # tidy writes go.sum (and the indirect requirements) for exactly the imported packages.
-    _run_logged([find_go(), "mod", "tidy"], cwd=workdir, env=_go_env(module_mode=True), log=log)
+# Bump when the way these binaries are built changes (see gobuild.is_current).
+KUBE_BUILD_RECIPE: Final = "2"
 
 
 def _kube_ldflags(version: str, source_date: str) -> list[str]:
@@ -493,39 +166,30 @@ func main() {
 """
 
 
-def _module_time(info: Mapping[str, Any]) -> str:
-    """The release time the module proxy records for a version (its .info file)."""
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        when = json.loads(Path(info["Info"]).read_text())["Time"]
-        if isinstance(when, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", when):
-            return when
-    return "1970-01-01T00:00:00Z"
-
-
 def build_kubernetes(version: str, target_dir: Path) -> dict[str, float]:
     """Build kube-apiserver and kube-controller-manager `version` into `target_dir`."""
     wanted = {
         name: target_dir / name
         for name in ("kube-apiserver", "kube-controller-manager")
-        if not _is_current(target_dir / name)
+        if not gobuild.is_current(target_dir / name, KUBE_BUILD_RECIPE)
     }
     if not wanted:
         return {}
     timings: dict[str, float] = {}
-    info = go_mod_download(KUBERNETES_MODULE, version)
-    dependency = parse_go_mod(Path(info["GoMod"]).read_text())
+    info = gobuild.go_mod_download(KUBERNETES_MODULE, version)
+    dependency = gobuild.parse_go_mod(Path(info["GoMod"]).read_text())
     replaces = dependency.replaces
     published = staging_version(version)
-    source_date = _module_time(info)
-    replace_lines = mirrored_replaces(replaces, lambda _module: published)
+    source_date = gobuild.module_time(info)
+    replace_lines = gobuild.mirrored_replaces(replaces, lambda _module: published)
     if not any(r.is_local and r.old.startswith("k8s.io/") for r in replaces):
         raise ClusterError(f"{KUBERNETES_MODULE}@{version}'s go.mod names no staging modules")
     with tempfile.TemporaryDirectory(prefix="gitops-gen-k8s-build-") as tmp:
         workdir = Path(tmp)
         log = target_dir / "build.log"
         log.unlink(missing_ok=True)
-        _say(f"preparing the build module for {KUBERNETES_MODULE} {version}")
-        _prepare_wrapper(
+        say(f"preparing the build module for {KUBERNETES_MODULE} {version}")
+        gobuild.prepare_wrapper(
             workdir,
             module="gitops-gen.test/kube-build",
             dependency=dependency,
@@ -535,32 +199,33 @@ def build_kubernetes(version: str, target_dir: Path) -> dict[str, float]:
             log=log,
         )
         for name, target in wanted.items():
-            _say(f"building {name} {version} (several minutes on a cold Go build cache)…")
-            seconds = _go_build(
+            say(f"building {name} {version} (several minutes on a cold Go build cache)…")
+            seconds = gobuild.go_build(
                 workdir=workdir,
                 package=f"{KUBERNETES_MODULE}/cmd/{name}",
                 target=target,
                 ldflags=_kube_ldflags(version, source_date),
                 log=log,
+                recipe=KUBE_BUILD_RECIPE,
             )
             timings[name] = seconds
-            _say(f"built {name} {version} in {seconds:.0f} s")
+            say(f"built {name} {version} in {seconds:.0f} s")
     return timings
 
 
 def build_etcd(version: str, target_dir: Path) -> dict[str, float]:
     target = target_dir / "etcd"
-    if _is_current(target):
+    if gobuild.is_current(target, KUBE_BUILD_RECIPE):
         return {}
-    info = go_mod_download(ETCD_SERVER_MODULE, version)
-    dependency = parse_go_mod(Path(info["GoMod"]).read_text())
+    info = gobuild.go_mod_download(ETCD_SERVER_MODULE, version)
+    dependency = gobuild.parse_go_mod(Path(info["GoMod"]).read_text())
     # etcd releases all of its modules (api, client/pkg, client/v3, pkg, …) with one version.
-    replace_lines = mirrored_replaces(dependency.replaces, lambda _module: version)
+    replace_lines = gobuild.mirrored_replaces(dependency.replaces, lambda _module: version)
     with tempfile.TemporaryDirectory(prefix="gitops-gen-etcd-build-") as tmp:
         workdir = Path(tmp)
         log = target_dir / "build.log"
         log.unlink(missing_ok=True)
-        _prepare_wrapper(
+        gobuild.prepare_wrapper(
             workdir,
             module="gitops-gen.test/etcd-build",
             dependency=dependency,
@@ -569,24 +234,25 @@ def build_etcd(version: str, target_dir: Path) -> dict[str, float]:
             source=("main.go", _ETCD_MAIN),
             log=log,
         )
-        _say(f"building etcd {version} (about a minute on a cold Go build cache)…")
-        seconds = _go_build(
+        say(f"building etcd {version} (about a minute on a cold Go build cache)…")
+        seconds = gobuild.go_build(
             workdir=workdir,
             package=".",
             target=target,
             ldflags=[f"-X go.etcd.io/etcd/api/v3/version.GitSHA=module-{version}"],
             log=log,
+            recipe=KUBE_BUILD_RECIPE,
         )
-        _say(f"built etcd {version} in {seconds:.0f} s")
+        say(f"built etcd {version} in {seconds:.0f} s")
     return {"etcd": seconds}
 
 
 def ensure_binaries(versions: Versions | None = None) -> Binaries:
     """The cached binaries for `versions`, building whatever is missing."""
     versions = versions or Versions()
-    with _build_lock(versions.etcd_dir()):
+    with gobuild.build_lock(versions.etcd_dir()):
         build_etcd(versions.etcd, versions.etcd_dir())
-    with _build_lock(versions.kube_dir()):
+    with gobuild.build_lock(versions.kube_dir()):
         build_kubernetes(versions.kubernetes, versions.kube_dir())
     return versions.binaries()
 
@@ -598,7 +264,7 @@ def ensure_binaries(versions: Versions | None = None) -> Binaries:
 
 def argo_cd_crds(version: str = ARGO_CD_VERSION) -> list[dict[str, Any]]:
     """Argo CD's Application and AppProject CRDs, read from the argo-cd Go module."""
-    info = go_mod_download(ARGO_CD_MODULE, version)
+    info = gobuild.go_mod_download(ARGO_CD_MODULE, version)
     crd_dir = Path(info["Dir"]) / "manifests" / "crds"
     crds: list[dict[str, Any]] = []
     for name in ARGO_CD_CRD_FILES:
@@ -684,77 +350,8 @@ def sopssecret_crd() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# Processes
+# The cluster
 # --------------------------------------------------------------------------------------------
-
-_PR_SET_PDEATHSIG: Final = 1
-_libc_name = ctypes.util.find_library("c")
-_libc = ctypes.CDLL(_libc_name, use_errno=True) if _libc_name else None
-
-
-def _child_setup() -> None:
-    """Runs in the child before exec: own process group, and die with the parent.
-
-    The process group lets stop() signal a server and anything it forks; PDEATHSIG makes the
-    kernel kill the child if the Python process dies without cleaning up (kill -9, OOM), so no
-    etcd or kube-apiserver outlives its test run.
-    """
-    os.setsid()
-    if _libc is not None:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class _Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.popen.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.popen.wait()
-        # The leader is gone; make sure nothing it forked lingers in its group.
-        self._signal_group(signal.SIGKILL)
-
-    def _signal_group(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); it is not running anything.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
-
-
-def pids_alive(pids: Sequence[int]) -> list[int]:
-    return [pid for pid in pids if _pid_alive(pid)]
-
 
 WORKDIR_PREFIX: Final = "gitops-gen-kube-"
 OWNER_FILE: Final = "owner.pid"
@@ -770,7 +367,7 @@ def _sweep_stale_workdirs() -> None:
             owner = int((folder / OWNER_FILE).read_text().strip())
         except (OSError, ValueError):
             continue
-        if not _pid_alive(owner):
+        if not pid_alive(owner):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -802,6 +399,9 @@ class KubeCluster:
     controller_manager: bool = True
     controllers: tuple[str, ...] = DEFAULT_CONTROLLERS
     install_crds: bool = True
+    # The Argo CD release whose Application/AppProject CRDs are installed (tests/testenv/argocd.py
+    # passes the release it runs).
+    argo_cd_crd_version: str = ARGO_CD_VERSION
     ready_timeout: float = READY_TIMEOUT_S
 
     workdir: Path = field(init=False)
@@ -811,8 +411,8 @@ class KubeCluster:
     # Seconds from start() (binaries cached) to /readyz, and to fully prepared (CRDs, KCM).
     ready_in: float = field(init=False, default=0.0)
     started_in: float = field(init=False, default=0.0)
-    _processes: list[_Process] = field(init=False, default_factory=list)
-    _apiserver: _Process = field(init=False)
+    _processes: list[Process] = field(init=False, default_factory=list)
+    _apiserver: Process = field(init=False)
     _stopped: bool = field(init=False, default=False)
 
     # -- paths ------------------------------------------------------------------------------
@@ -847,7 +447,9 @@ class KubeCluster:
     def start(self) -> None:
         binaries = ensure_binaries(self.versions)
         # CRDs are fetched before any process starts so a missing module fails fast and cheap.
-        crds = [*argo_cd_crds(), sopssecret_crd()] if self.install_crds else []
+        crds = (
+            [*argo_cd_crds(self.argo_cd_crd_version), sopssecret_crd()] if self.install_crds else []
+        )
         started = time.monotonic()
         _sweep_stale_workdirs()
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
@@ -894,20 +496,8 @@ class KubeCluster:
 
     # -- process start-up -------------------------------------------------------------------
 
-    def _spawn(self, name: str, argv: Sequence[str]) -> _Process:
-        log = self.workdir / f"{name}.log"
-        with log.open("wb") as out:
-            popen = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                # preexec_fn, not start_new_session: PDEATHSIG must be set in the child too.
-                preexec_fn=_child_setup,
-                close_fds=True,
-            )
-        process = _Process(name, popen, log)
+    def _spawn(self, name: str, argv: Sequence[str]) -> Process:
+        process = spawn(name, argv, log_dir=self.workdir)
         self._processes.append(process)
         return process
 
@@ -963,7 +553,7 @@ class KubeCluster:
                 "--log-level=warn",
             ],
         )
-        self._wait_http(f"{client_url}/health", process, timeout=30.0, context=None)
+        wait_http(f"{client_url}/health", process, timeout=30.0, context=None)
         return client_url
 
     def _start_apiserver(self, binary: Path, etcd_url: str) -> None:
@@ -1023,9 +613,7 @@ class KubeCluster:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-            self._wait_http(
-                f"https://127.0.0.1:{port}/healthz", process, timeout=30.0, context=context
-            )
+            wait_http(f"https://127.0.0.1:{port}/healthz", process, timeout=30.0, context=context)
 
         return wait
 
@@ -1033,41 +621,6 @@ class KubeCluster:
 
     def _ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
-
-    def _wait_http(
-        self,
-        url: str,
-        process: _Process,
-        *,
-        timeout: float,
-        context: ssl.SSLContext | None,
-        headers: Mapping[str, str] | None = None,
-        reported_timeout: float | None = None,
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        last_error = "no answer yet"
-        while time.monotonic() < deadline:
-            if process.popen.poll() is not None:
-                raise ClusterError(
-                    f"{process.name} exited with code {process.popen.returncode} during start; "
-                    f"last lines of {process.name}.log:\n{_tail(process.log)}"
-                )
-            request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310
-            try:
-                with urllib.request.urlopen(request, timeout=2, context=context) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-                    last_error = f"HTTP {response.status}"
-            except urllib.error.HTTPError as error:
-                last_error = f"HTTP {error.code}: {error.read()[-500:].decode(errors='replace')}"
-            except (OSError, ssl.SSLError) as error:
-                last_error = str(error)
-            time.sleep(0.2)
-        raise ClusterError(
-            f"{process.name} was not ready at {url} within "
-            f"{reported_timeout or timeout:.0f} s ({last_error}); "
-            f"last lines of {process.name}.log:\n{_tail(process.log)}"
-        )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
@@ -1077,10 +630,10 @@ class KubeCluster:
                 raise ClusterError(
                     f"kube-apiserver wrote no serving certificate (exit code "
                     f"{self._apiserver.popen.poll()}); last lines of kube-apiserver.log:\n"
-                    f"{_tail(self._apiserver.log)}"
+                    f"{tail(self._apiserver.log)}"
                 )
             time.sleep(0.1)
-        self._wait_http(
+        wait_http(
             f"{self.server}/readyz",
             self._apiserver,
             timeout=max(1.0, deadline - time.monotonic()),
@@ -1156,6 +709,7 @@ class KubeCluster:
         body: Mapping[str, Any] | None = None,
         *,
         token: str | None = None,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
         """One JSON request as the admin (or `token`); raises ClusterError on HTTP errors."""
         data = json.dumps(body).encode() if body is not None else None
@@ -1165,7 +719,7 @@ class KubeCluster:
             method=method,
             headers={
                 "Authorization": f"Bearer {token or self.admin_token}",
-                "Content-Type": "application/json",
+                "Content-Type": content_type,
                 "Accept": "application/json",
             },
         )
@@ -1176,6 +730,10 @@ class KubeCluster:
             raise HTTPStatusError(method, path, error.code, error.read()) from None
         result: dict[str, Any] = json.loads(payload) if payload else {}
         return result
+
+    def request_patch(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON merge patch (RFC 7386) as the admin."""
+        return self.request("PATCH", path, patch, content_type="application/merge-patch+json")
 
     def create(self, path: str, body: Mapping[str, Any], *, exist_ok: bool = False) -> None:
         # A plain POST, not client-side apply: Argo CD's CRDs are larger than the 256 KiB
@@ -1192,58 +750,3 @@ class HTTPStatusError(ClusterError):
         self.status = status
         self.body = body.decode(errors="replace")
         super().__init__(f"{method} {path}: HTTP {status}: {self.body[:2000]}")
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM takes the same clean path as Ctrl-C: the context manager stops every process.
-    raise KeyboardInterrupt
-
-
-def _run(args: argparse.Namespace, out: TextIO) -> int:
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        versions = Versions(kubernetes=args.kubernetes_version, etcd=args.etcd_version)
-        with KubeCluster(versions=versions) as cluster:
-            _say(
-                f"/readyz after {cluster.ready_in:.1f} s, CRDs and controllers after "
-                f"{cluster.started_in:.1f} s: {cluster.server} (Ctrl-C stops it)"
-            )
-            print(f"export KUBECONFIG={cluster.kubeconfig}", file=out, flush=True)
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        _say("stopped")
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.kubecluster", description=__doc__.split("\n\n")[0] if __doc__ else ""
-    )
-    parser.add_argument("command", choices=["build", "run"])
-    parser.add_argument("--kubernetes-version", default=KUBERNETES_VERSION)
-    parser.add_argument("--etcd-version", default=ETCD_VERSION)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "build":
-            versions = Versions(kubernetes=args.kubernetes_version, etcd=args.etcd_version)
-            binaries = ensure_binaries(versions)
-            # Fetch the CRD module now too, so the test run itself needs no download.
-            argo_cd_crds()
-            _say(f"binaries ready: {binaries.kube_apiserver.parent}, {binaries.etcd.parent}")
-            return 0
-        return _run(args, sys.stdout)
-    except ClusterError as error:
-        print(f"kubecluster: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests import kubecluster
+from tests.testenv import kube, process
 
 pytestmark = pytest.mark.cluster
 
@@ -26,8 +26,8 @@ def _application(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, A
 
 def test_server_reports_the_pinned_version(kube_api: Any) -> None:
     info = client.VersionApi(kube_api).get_code()
-    assert info.git_version == kubecluster.KUBERNETES_VERSION
-    major, minor = kubecluster.KUBERNETES_VERSION.removeprefix("v").split(".")[:2]
+    assert info.git_version == kube.KUBERNETES_VERSION
+    major, minor = kube.KUBERNETES_VERSION.removeprefix("v").split(".")[:2]
     assert (info.major, info.minor) == (major, minor)
 
 
@@ -134,7 +134,7 @@ def test_readonly_token_is_denied_writes_by_rbac(
     with pytest.raises(ApiException) as caught:
         reader.create_namespaced_config_map(namespace, {"metadata": {"name": "nope"}})
     assert caught.value.status == 403
-    assert kubecluster.READONLY_USER in caught.value.body
+    assert kube.READONLY_USER in caught.value.body
 
 
 def test_controller_manager_collects_garbage(kube_api: Any, namespace: str) -> None:
@@ -170,14 +170,14 @@ def test_controller_manager_collects_garbage(kube_api: Any, namespace: str) -> N
 
 def test_stopping_a_cluster_leaves_no_process_or_folder(kube_cluster: Any) -> None:
     # A second, short-lived cluster (the binaries are cached by now, so this takes seconds).
-    second = kubecluster.KubeCluster(install_crds=False)
+    second = kube.KubeCluster(install_crds=False)
     with second:
         pids = second.pids
         workdir = second.workdir
         assert len(pids) == 3, "etcd, kube-apiserver and kube-controller-manager"
-        assert kubecluster.pids_alive(pids) == pids
-        assert second.request("GET", "/version")["gitVersion"] == kubecluster.KUBERNETES_VERSION
-    assert kubecluster.pids_alive(pids) == []
+        assert process.pids_alive(pids) == pids
+        assert second.request("GET", "/version")["gitVersion"] == kube.KUBERNETES_VERSION
+    assert process.pids_alive(pids) == []
     assert not Path(workdir).exists()
     # The session's own cluster is untouched by the second one stopping.
-    assert kubecluster.pids_alive(kube_cluster.pids) == kube_cluster.pids
+    assert process.pids_alive(kube_cluster.pids) == kube_cluster.pids
