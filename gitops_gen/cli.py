@@ -31,6 +31,7 @@ COMMANDS = {
     "rollback": "gitops_gen.commands.rollback:rollback_command",
     "secrets": "gitops_gen.commands.secrets:secrets_group",
     "drift": "gitops_gen.commands.drift:drift_command",
+    "hydrate": "gitops_gen.commands.hydrate:hydrate_command",
 }
 
 
