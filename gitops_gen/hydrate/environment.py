@@ -85,3 +85,18 @@ def parse_url_map(pairs: Sequence[str]) -> dict[str, str]:
             real = Path(real).resolve().as_uri()
         out[written.strip()] = real
     return out
+
+
+def find_applications(files: Mapping[str, str], names: Sequence[str]) -> list[Application]:
+    """The Applications called ``names`` among rendered files of any environment."""
+    wanted = set(names)
+    found: dict[str, Application] = {}
+    for path in sorted(files):
+        if "/apps/" not in path or "kind: Application" not in files[path]:
+            continue
+        for doc in load_all_fast(files[path]):
+            if isinstance(doc, dict) and doc.get("kind") == "Application":
+                name = str((doc.get("metadata") or {}).get("name") or "")
+                if name in wanted:
+                    found[name] = parse_application(doc, path)
+    return [found[n] for n in sorted(found)]

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError, RepoError
 from gitops_gen.gitrepo import GitRepo, PushRejected
+from gitops_gen.hydrate.diff import ClusterChanges
 from gitops_gen.model import Platform, load_platform
-from gitops_gen.promote import forge
+from gitops_gen.promote import forge, hydrated
 from gitops_gen.promote.apply import Built, PromotionConflict, build_commit, preview
 from gitops_gen.promote.body import render_body, title
 from gitops_gen.promote.diffing import AppDiff
 from gitops_gen.promote.edit import read_fields
+from gitops_gen.promote.hydrated import HydrationSetup
 from gitops_gen.promote.plan import PromotionPlan, plan_moves, plan_promotion
 from gitops_gen.promote.secretkeys import missing_keys
 from gitops_gen.promote.text import format_plan
@@ -42,6 +44,8 @@ class Options:
     branch: str | None = None
     push: str | None = None
     open_pr: str | None = None
+    # set: add "Changes in the cluster" (hydrated, object-level diffs) to the body and plan
+    hydrated: HydrationSetup | None = None
 
 
 @dataclass(frozen=True)
@@ -164,16 +168,24 @@ def _execute(
     repo = checked.repo
     if options.dry_run:
         diffs = preview(platform, plan)
-        return Outcome("dry-run", plan, body=_body(plan, diffs, branch), branch=None)
+        changes = None
+        if options.hydrated is not None:
+            progress(f"hydrating the changed Applications of {plan.target}")
+            changes = hydrated.for_dry_run(
+                platform, repo.root, plan, checked.head, _apps(diffs), options.hydrated
+            )
+            plan = replace(plan, changed_objects=changes.changes)
+        return Outcome("dry-run", plan, body=_body(plan, diffs, branch, changes), branch=None)
     progress(f"building the commit for {len(plan.moves)} components of {plan.target}")
     built = build_commit(repo, checked.head, plan, known=platform.environment(plan.target))
     assert built is not None
+    built, changes = _hydrate(platform, repo, built, checked.head, options, progress)
     repo.create_branch(branch, built.commit)
     progress(f"created branch {branch} at {built.commit[:12]}")
     outcome = Outcome(
         "committed",
         built.plan,
-        body=_body(built.plan, built.diffs, branch),
+        body=_body(built.plan, built.diffs, branch, changes),
         branch=branch,
         commit=built.commit,
         message=f"{title(built.plan)}: branch {branch}",
@@ -195,7 +207,9 @@ def _execute(
         )
     if pushed.commit != built.commit:
         repo.move_branch(branch, pushed.commit, built.commit)
-    body = _body(pushed.plan, pushed.diffs, branch)
+        base = pushed.plan.base_commit or checked.head
+        pushed, changes = _hydrate(platform, repo, pushed, base, options, progress)
+    body = _body(pushed.plan, pushed.diffs, branch, changes)
     outcome = replace(
         outcome,
         status="pushed",
@@ -259,10 +273,37 @@ def _push(
     )
 
 
-def _body(plan: PromotionPlan, diffs: list[AppDiff] | tuple[AppDiff, ...], branch: str) -> str:
+def _body(
+    plan: PromotionPlan,
+    diffs: list[AppDiff] | tuple[AppDiff, ...],
+    branch: str,
+    changes: ClusterChanges | None = None,
+) -> str:
     base = plan.base_commit[:12] if plan.base_commit else "HEAD"
     hint = f"gitops-gen diff --base {base} --head {branch} {plan.target}"
-    return render_body(plan, list(diffs), full_diff_hint=hint)
+    return render_body(plan, list(diffs), full_diff_hint=hint, cluster=changes)
+
+
+def _apps(diffs: list[AppDiff] | tuple[AppDiff, ...]) -> list[str]:
+    return [d.application for d in diffs]
+
+
+def _hydrate(
+    platform: Platform,
+    repo: GitRepo,
+    built: Built,
+    base: str,
+    options: Options,
+    progress: Progress,
+) -> tuple[Built, ClusterChanges | None]:
+    """With --hydrated: the cluster changes between ``base`` and the built commit."""
+    if options.hydrated is None:
+        return built, None
+    progress(f"hydrating the changed Applications of {built.plan.target}")
+    changes = hydrated.for_commits(
+        platform, repo.root, built.plan, base, built.commit, _apps(built.diffs), options.hydrated
+    )
+    return replace(built, plan=replace(built.plan, changed_objects=changes.changes)), changes
 
 
 # --- rollback ------------------------------------------------------------------------------
