@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from gitops_gen.commands.hydrate import HydrationOptions, head_revision, hydration_options
 from gitops_gen.commands.options import identity_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
@@ -22,6 +23,8 @@ from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.report_store import store_report
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
+from gitops_gen.hydrate import DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, hydrate_environment
+from gitops_gen.hydrate import audit as hydrated_audit
 from gitops_gen.model import Platform, load_platform
 from gitops_gen.secrets import drift as secret_values
 
@@ -71,6 +74,13 @@ from gitops_gen.secrets import drift as secret_values
     is_flag=True,
     help="Also compare the required Secrets' values with the repository's (needs ENV's age key).",
 )
+@click.option(
+    "--hydrate",
+    is_flag=True,
+    help="Also hydrate every Application (helm template, as Argo CD) and audit its objects, "
+    "attributed to it: the workloads themselves, without Argo CD's verdict.",
+)
+@hydration_options
 @identity_option()
 @click.option("--timestamp", is_flag=True, help="Put the time in the report (not reproducible).")
 @click.option(
@@ -93,6 +103,8 @@ def drift_command(
     server_side: bool,
     concurrency: int,
     decrypt: bool,
+    hydrate: bool,
+    hydration: HydrationOptions,
     identity: Path | None,
     timestamp: bool,
     report_config_map: str | None,
@@ -118,6 +130,8 @@ def drift_command(
         state = desired_state.from_render(platform, env.name)
         if namespace is not None:
             raise InputError("--namespace only applies to --manifests")
+    if hydrate and manifests is not None:
+        raise InputError("--hydrate audits what render produces for ENV; drop --manifests")
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
     masker = Masker()
@@ -130,7 +144,14 @@ def drift_command(
     configuration = load_configuration(kubeconfig, kube_context)
     with LiveCluster(configuration) as cluster, _progress(app) as progress:
         options.progress = progress
+        hooks, not_hydrated = (
+            _hydrate(app, platform, env.name, state, cluster, hydration, options)
+            if hydrate
+            else (set(), [])
+        )
         result = run_audit(state, cluster, masker, options)
+        if hydrate:
+            result = hydrated_audit.explain(result, hooks)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
         texts = [render(result, fmt, timestamp=stamp) for fmt in formats]
         if report_config_map:
@@ -152,6 +173,12 @@ def drift_command(
             ) from None
     else:
         click.echo("\n".join(texts), nl=False)
+    for line in not_hydrated:
+        click.echo(f"error: {line}", err=True)
+    if not_hydrated:
+        raise ExternalToolError(
+            f"audit incomplete: {len(not_hydrated)} Application(s) could not be hydrated"
+        )
     if result.errors:
         raise ExternalToolError(
             f"audit incomplete: {len(result.errors)} part(s) could not be audited "
@@ -163,6 +190,32 @@ def drift_command(
     )
     if result.drift and fail_on == "drift":
         raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+def _hydrate(
+    app: AppContext,
+    platform: Platform,
+    environment: str,
+    state: desired_state.DesiredState,
+    cluster: LiveCluster,
+    hydration: HydrationOptions,
+    options: AuditOptions,
+) -> tuple[set[tuple[str, ...]], list[str]]:
+    """Add the hydrated Applications to ``state``; the hooks among them, and the failures."""
+    explicit = hydration.settings.kube_version != DEFAULT_KUBE_VERSION or (
+        hydration.settings.api_versions != DEFAULT_API_VERSIONS
+    )
+    settings = hydrated_audit.cluster_settings(cluster, hydration.settings, explicit)
+    results = hydrate_environment(
+        platform,
+        environment,
+        revision=head_revision(app.root),
+        settings=settings,
+        fetcher=hydration.fetcher(),
+    )
+    options.ignored_notes = []
+    hooks = hydrated_audit.add_hydrated(state, [r for r in results if not r.error])
+    return hooks, [r.error for r in results if r.error]
 
 
 @contextmanager
