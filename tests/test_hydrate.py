@@ -1,0 +1,218 @@
+"""gitops-gen hydrate / promote --hydrated / diff --hydrated, with the real helm binary,
+a loopback HTTP chart repository and a local git app repository holding the platform chart."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gitops_gen.hydrate.helm import find_helm
+from tests.helpers import copy_aether, git, run_cli, tree_digest
+from tests.hydrate_support import Sources, build_chart_repo, ensure_helm, make_sources, serve
+
+DEV_APPS = {
+    "dev-aether-platform",
+    "dev-aether-ui",
+    "dev-drift-audit",
+    "dev-kafka",
+    "dev-nats",
+    "dev-redis",
+    "dev-secrets",
+    "dev-sops-secrets-operator",
+    "dev-timescaledb",
+}
+
+
+@pytest.fixture(scope="module")
+def helm() -> Path:
+    return ensure_helm()
+
+
+@pytest.fixture(scope="module")
+def sources(helm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sources]:
+    root = tmp_path_factory.mktemp("sources")
+    with serve(build_chart_repo(root, helm)) as url:
+        yield make_sources(root, url)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm: Path) -> Path:
+    """The Aether repository, rendered and committed; a cold chart cache of its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("GITOPS_GEN_HELM", str(helm))
+    return copy_aether(tmp_path / "aether", with_clusters=True)
+
+
+def _load(path: Path) -> dict[str, object]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_hydrate_writes_one_folder_per_application_deterministically(
+    repo: Path, sources: Sources, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_cli("hydrate", "dev", "-o", str(out), *sources.args(), repo=repo)
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == DEV_APPS
+
+    kafka = _load(out / "dev-kafka" / "StatefulSet.apps_aether_kafka.yaml")
+    metadata = kafka["metadata"]
+    assert isinstance(metadata, dict)
+    assert metadata["namespace"] == "aether"  # the destination namespace, as Argo CD applies it
+    assert metadata["annotations"]["argocd.argoproj.io/tracking-id"] == (
+        "dev-kafka:apps/StatefulSet:aether/kafka"
+    )
+    # the platform chart came from the app repository at the pinned tag, with $values applied
+    platform = {p.name for p in (out / "dev-aether-platform").iterdir()}
+    assert "Deployment.apps_aether_risk-service.yaml" in platform
+    # directory sources: the SopsSecrets, attributed to the secrets Application
+    assert any(p.name.startswith("SopsSecret") for p in (out / "dev-secrets").iterdir())
+
+    first = tree_digest(out)
+    again = run_cli("hydrate", "dev", "-o", str(out), *sources.args(), repo=repo)  # warm cache
+    assert again.exit_code == 0, again.output
+    assert tree_digest(out) == first
+
+
+def test_hydrate_one_app_to_stdout_carries_release_name_and_namespace(
+    repo: Path, sources: Sources
+) -> None:
+    result = run_cli("hydrate", "dev", "--app", "kafka", *sources.args(), repo=repo)
+    assert result.exit_code == 0, result.output
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert {(d["kind"], d["metadata"]["name"]) for d in docs} == {
+        ("StatefulSet", "kafka"),
+        ("Service", "kafka"),
+        ("PodDisruptionBudget", "kafka"),
+    }
+    assert "# Application: dev-kafka" in result.stdout
+
+
+def test_unreachable_chart_names_application_and_source_and_the_rest_renders(
+    repo: Path, sources: Sources, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = sources.args()
+    bitnami = args.index("https://charts.bitnami.com/bitnami=" + sources.chart_url)
+    args[bitnami] = "https://charts.bitnami.com/bitnami=http://127.0.0.1:9"  # nothing listens
+    result = run_cli("hydrate", "dev", "-o", str(out), *args, repo=repo)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: dev-")]
+    assert len(errors) == 3  # kafka, redis, timescaledb come from that repository
+    assert any(
+        "dev-kafka: source https://charts.bitnami.com/bitnami chart kafka at 31.1.0" in e
+        and "unreachable" in e
+        for e in errors
+    )
+    assert "3 of 9 Application(s) could not be hydrated" in result.stderr
+    assert {p.name for p in out.iterdir()} == DEV_APPS - {
+        "dev-kafka",
+        "dev-redis",
+        "dev-timescaledb",
+    }
+
+
+def test_unknown_app_and_missing_helm_are_one_line_errors(
+    repo: Path, sources: Sources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli("hydrate", "dev", "--app", "kafak", *sources.args(), repo=repo)
+    assert result.exit_code == 2
+    assert "--app kafak: no such Application in dev" in result.stderr
+    assert "did you mean" in result.stderr
+
+    monkeypatch.setenv("GITOPS_GEN_HELM", str(repo / "no-helm"))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    find_helm.cache_clear()
+    try:
+        result = run_cli("hydrate", "dev", "--app", "kafka", *sources.args(), repo=repo)
+    finally:
+        find_helm.cache_clear()
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "not an executable helm binary" in result.stderr
+
+
+def test_promotion_that_bumps_a_chart_shows_the_object_changes_of_the_new_chart(
+    repo: Path, sources: Sources
+) -> None:
+    before = tree_digest(repo)
+    result = run_cli(
+        "promote", "staging", "prod", "--dry-run", "--hydrated", *sources.args(),
+        "-o", "json", repo=repo,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    changed = {
+        (c["application"], c["kind"], c["name"], c["change"])
+        for c in outcome["plan"]["changedObjects"]
+    }
+    # kafka 31.0.0 -> 31.1.0: the new chart adds a PodDisruptionBudget and a newer image
+    assert ("prod-kafka", "PodDisruptionBudget", "kafka", "added") in changed
+    assert ("prod-kafka", "StatefulSet", "kafka", "modified") in changed
+    body = outcome["body"]
+    assert "### Changes in the cluster" in body
+    assert '-          image: "docker.io/bitnami/kafka:3.8.0"' not in body  # canonical YAML
+    assert "-        image: docker.io/bitnami/kafka:3.8.0" in body
+    assert "+        image: docker.io/bitnami/kafka:3.9.0" in body
+    assert tree_digest(repo) == before  # a dry run changes nothing
+
+
+def test_promotion_commit_body_has_cluster_changes_and_plan_round_trips(
+    repo: Path, sources: Sources
+) -> None:
+    result = run_cli("promote", "staging", "prod", "--hydrated", *sources.args(), repo=repo)
+    assert result.exit_code == 0, result.output
+    assert "### Changes in the cluster" in result.stdout
+    assert "<code>prod-kafka</code>" in result.stdout
+    branches = git(repo, "branch", "--list", "promote/*").split()
+    assert branches, "a promotion branch was created"
+    assert len(result.stdout) <= 65_536
+
+
+def test_values_change_shows_the_deployment_fields_it_changes(repo: Path, sources: Sources) -> None:
+    env_file = repo / "environments" / "dev.yaml"
+    text = env_file.read_text(encoding="utf-8")
+    assert "risk-service: {tag: " in text
+    old_tag = text.split("risk-service: {tag: ", 1)[1].split(",", 1)[0].split("}", 1)[0]
+    env_file.write_text(
+        text.replace(f"risk-service: {{tag: {old_tag}", 'risk-service: {tag: "9.9.9"', 1),
+        encoding="utf-8",
+    )
+    assert run_cli("render", repo=repo).exit_code == 0
+    result = run_cli("diff", "dev", "--hydrated", *sources.args(), repo=repo)
+    assert result.exit_code == 1, result.output  # differences
+    assert "# dev-aether-platform: Deployment.apps aether/risk-service modified" in result.stdout
+    section = result.stdout.split("# dev-aether-platform: Deployment.apps aether/risk-service")[1]
+    changed = [ln for ln in section.splitlines() if ln.startswith(("+ ", "- ", "+  ", "-  "))]
+    assert any(ln.startswith("-") and old_tag.strip('"') in ln for ln in changed)
+    assert any(ln.startswith("+") and "9.9.9" in ln for ln in changed)
+
+
+@pytest.mark.parametrize("fmt", ["markdown"])
+def test_diff_hydrated_markdown_has_the_section(repo: Path, sources: Sources, fmt: str) -> None:
+    env_file = repo / "environments" / "dev.yaml"
+    env_file.write_text(
+        env_file.read_text(encoding="utf-8").replace(
+            "kafka: {chart: 31.1.0}", "kafka: {chart: 31.0.0}"
+        ),
+        encoding="utf-8",
+    )
+    assert run_cli("render", repo=repo).exit_code == 0
+    result = run_cli("diff", "dev", "--hydrated", "-o", fmt, *sources.args(), repo=repo)
+    assert result.exit_code == 1, result.output
+    assert "### Changes in the cluster" in result.stdout
+    assert "`PodDisruptionBudget.policy aether/kafka` removed" in result.stdout
+
+
+def test_helm_binary_is_the_pinned_version(helm: Path) -> None:
+    os.environ["GITOPS_GEN_HELM"] = str(helm)
+    find_helm.cache_clear()
+    assert find_helm().version == "v3.19.0"
