@@ -133,7 +133,7 @@ def test_application_parsing_reads_multi_source_helm() -> None:
     assert chart.helm.value_files == ("$values/v.yaml",) and chart.helm.skip_crds
     assert chart.helm.values.strip() == "a: 1"
     assert values.ref == "values" and values.target_revision == "HEAD"
-    with pytest.raises(InputError, match="apps/x.yaml: Application x has no spec.source"):
+    with pytest.raises(InputError, match=r"apps/x\.yaml: Application x has no spec\.source"):
         parse_application({"metadata": {"name": "x"}, "spec": {}}, "apps/x.yaml")
 
 

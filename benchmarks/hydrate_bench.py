@@ -1,0 +1,94 @@
+"""Benchmark hydration.
+
+Sets up (in a temporary folder) the loopback HTTP chart repository and the local app
+repository the tests use, and a copy of the Aether GitOps repository, then times in-process:
+
+* hydrating every Application of dev, staging and prod with a cold chart cache, then warm;
+* ``promote staging prod --hydrated`` (21 components: a chart bump, the platform revision,
+  19 image tags) end to end with a warm cache, body included; target <= 5 s.
+
+Run: ``python benchmarks/hydrate_bench.py`` (needs helm: ``make helm-bin``).
+"""
+
+from __future__ import annotations
+
+import os
+import platform as host
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from gitops_gen.hydrate import Fetcher, hydrate_environment  # noqa: E402
+from gitops_gen.model import load_platform  # noqa: E402
+from gitops_gen.promote import Options, promote  # noqa: E402
+from gitops_gen.promote.hydrated import HydrationSetup  # noqa: E402
+from tests.helpers import copy_aether, git  # noqa: E402
+from tests.hydrate_support import build_chart_repo, ensure_helm, make_sources, serve  # noqa: E402
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+TARGET_PROMOTION = 5.0
+RUNS = 3
+
+
+def hydrate_all(repo: Path, url_map: dict[str, str]) -> tuple[float, int, int]:
+    platform = load_platform(repo)
+    start = time.perf_counter()
+    apps = objects = 0
+    for env in ENVIRONMENTS:
+        results = hydrate_environment(platform, env, fetcher=Fetcher(url_map=url_map))
+        failed = [r.error for r in results if r.error]
+        if failed:
+            raise SystemExit("hydration failed: " + "; ".join(failed))
+        apps += len(results)
+        objects += sum(len(r.objects) for r in results)
+    return time.perf_counter() - start, apps, objects
+
+
+def main() -> int:
+    helm = ensure_helm()
+    work = Path(tempfile.mkdtemp(prefix="hydrate-bench-", dir=PROJECT / ".venv"))
+    try:
+        with serve(build_chart_repo(work / "charts", helm)) as url:
+            sources = make_sources(work / "sources", url)
+            url_map = sources.url_map()
+            repo = copy_aether(work / "aether", with_clusters=True)
+            os.environ["XDG_CACHE_HOME"] = str(work / "cache")
+
+            cold, apps, objects = hydrate_all(repo, url_map)
+            warm_runs = [hydrate_all(repo, url_map)[0] for _ in range(RUNS)]
+            setup = HydrationSetup(url_map=url_map)
+            promo_runs = []
+            for i in range(RUNS):
+                start = time.perf_counter()
+                outcome = promote(
+                    repo, "staging", "prod", Options(branch=f"bench/{i}", hydrated=setup)
+                )
+                promo_runs.append(time.perf_counter() - start)
+                git(repo, "branch", "-D", f"bench/{i}")
+            changed = len(outcome.plan.changed_objects or ())
+            moves = len(outcome.plan.moves)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    warm = statistics.median(warm_runs)
+    promo = statistics.median(promo_runs)
+    print(f"machine: {host.machine()}, {os.cpu_count()} CPUs, Python {host.python_version()}")
+    print(f"hydrate dev+staging+prod ({apps} Applications, {objects} objects):")
+    print(f"  cold cache: {cold:.2f} s")
+    print(f"  warm cache: {warm:.2f} s (median of {RUNS})")
+    print(
+        f"promote staging prod --hydrated ({moves} components, {changed} changed objects, "
+        f"body {len(outcome.body):,} chars): {promo:.2f} s warm (median of {RUNS}); "
+        f"target <= {TARGET_PROMOTION:.0f} s: {'met' if promo <= TARGET_PROMOTION else 'MISSED'}"
+    )
+    return 0 if promo <= TARGET_PROMOTION else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
