@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit k8s-bins cluster bench bench-promote bench-drift docs clean
+.PHONY: venv demo test lint typecheck unit k8s-bins helm-bin cluster bench bench-promote bench-drift bench-hydrate docs clean
 
 venv: $(STAMP)
 
@@ -31,7 +31,12 @@ typecheck: venv
 k8s-bins: venv
 	$(BIN)/python -m tests.kubecluster build
 
-unit: venv k8s-bins
+# helm (the hydration engine's templating) built from the Go module proxy into
+# ~/.cache/gitops-gen/helm/<version>/ the same way; about four minutes cold.
+helm-bin: venv
+	$(BIN)/python -c 'from tests.hydrate_support import ensure_helm; print(ensure_helm())'
+
+unit: venv k8s-bins helm-bin
 	$(BIN)/pytest
 
 # A real API server in the foreground for manual use: prints `export KUBECONFIG=…`, Ctrl-C stops it.
@@ -52,6 +57,10 @@ bench-promote: venv
 # gitops-gen drift vs kubectl diff on 2,000 live objects (figures in docs/drift.md)
 bench-drift: venv k8s-bins
 	$(BIN)/python benchmarks/drift_bench.py
+
+# hydration of the three environments cold/warm and a 21-component promote --hydrated
+bench-hydrate: venv helm-bin
+	$(BIN)/python benchmarks/hydrate_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_gen.hydrate.helm import HELM_ENV, HELM_VERSION, find_helm
-from tests.testenv.apprepo import AppRepo, make_app_repo
+from tests.testenv.apprepo import STANDIN_CHART, AppRepo, make_app_repo
 
 HELM_CACHE = Path.home() / ".cache" / "gitops-gen" / "helm" / HELM_VERSION
 PLATFORM_TAGS = ("v2.15.0-rc.1", "v2.14.0", "v2.13.2")
@@ -180,6 +181,14 @@ class Sources:
         return dict(p.split("=", 1) for p in pairs)  # type: ignore[misc]
 
 
-def make_sources(root: Path, chart_url: str) -> Sources:
-    app_repo = make_app_repo(root / "aether-2", tag_names=PLATFORM_TAGS)
+def make_sources(root: Path, chart_url: str, *, schema: bool = False) -> Sources:
+    """The app repository with the stand-in platform chart. Without ``schema`` its
+    values.schema.json is left out: the values render writes today do not meet it yet
+    (hydration reports exactly that, as Argo CD would), and these tests are about hydration."""
+    chart = STANDIN_CHART
+    if not schema:
+        chart = root / "chart-without-schema"
+        shutil.copytree(STANDIN_CHART, chart)
+        (chart / "values.schema.json").unlink()
+    app_repo = make_app_repo(root / "aether-2", chart_src=chart, tag_names=PLATFORM_TAGS)
     return Sources(chart_url, app_repo)

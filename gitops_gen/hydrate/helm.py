@@ -23,7 +23,8 @@ HELM_VERSION = "v3.19.0"  # the version the tests pin and build
 MINIMUM_VERSION = (3, 14, 0)  # --skip-schema-validation and OCI without the experimental flag
 HELM_ENV = "GITOPS_GEN_HELM"
 TIMEOUT_SECONDS = 300
-_VERSION_RE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
+# a `go install` build reports "v3.19" (no patch: release builds stamp it with -ldflags)
+_VERSION_RE = re.compile(r"v(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 class HelmError(ExternalToolError):
@@ -68,10 +69,13 @@ def _base_env() -> dict[str, str]:
 
 
 def _reason(stderr: str) -> str:
+    """helm's error on one line: from its ``Error:`` line on (a schema error lists the failing
+    keys on the lines after it), warnings before it dropped."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.lower().startswith("error")]
-    text = (errors or lines or ["(no message)"])[-1]
-    return text[:400]
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("Error:")), 0)
+    text = "; ".join(lines[start:]) or "(no message)"
+    text = text.removeprefix("Error: ")
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 def default_cache_dir() -> Path:
@@ -123,7 +127,7 @@ def _checked_version(path: Path) -> str:
     match = _VERSION_RE.search(done.stdout)
     if done.returncode != 0 or match is None:
         raise ExternalToolError(f"{path}: not a working helm binary ('helm version' failed)")
-    found = tuple(int(g) for g in match.groups())
+    found = tuple(int(g or 0) for g in match.groups())
     if found[0] != 3 or found < MINIMUM_VERSION:
         raise ExternalToolError(
             f"{path}: helm {match.group(0)} is not supported; install helm {HELM_VERSION} "
