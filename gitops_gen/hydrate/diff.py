@@ -95,6 +95,8 @@ def _change(
     after: dict[str, Any] | None,
     masker: Masker,
 ) -> ObjectChange | None:
+    if before == after:
+        return None  # most objects: nothing to dump or diff
     old = dump(masked(before, masker)) if before is not None else ""
     new = dump(masked(after, masker)) if after is not None else ""
     if old == new:
