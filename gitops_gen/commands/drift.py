@@ -116,6 +116,10 @@ def drift_command(
     key names and orphans labelled as ours — or, with --manifests, any folder of manifests.
     One paginated LIST per (type, namespace). Exit 0 no drift, 1 drift, 2 error.
 
+    --hydrate also hydrates every Application (helm template, as Argo CD's repo server) and
+    audits its objects, attributed to it, with the cluster's kube and API versions; its
+    ignoreDifferences are honoured and the report says what Argo CD would not show.
+
     --decrypt decrypts secrets/ENV/ in memory with --identity (or $GITOPS_GEN_AGE_KEY_FILE) and
     compares values too; values are only ever shown masked.
     """
