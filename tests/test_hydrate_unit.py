@@ -144,3 +144,37 @@ def test_envsubst_and_directory_patterns_follow_argo_cd() -> None:
     assert _patterns("{*.yaml,*.yml}") == ["*.yaml", "*.yml"]
     assert _patterns("*.yaml") == ["*.yaml"]
     assert _patterns("") == []
+
+
+def test_drift_hydrate_attributes_objects_and_explains_hooks() -> None:
+    from gitops_gen.drift.desired import DesiredState
+    from gitops_gen.drift.findings import AuditResult, Finding, FindingType, ObjectRef, Severity
+    from gitops_gen.hydrate.audit import add_hydrated, explain
+
+    hook = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "migrate",
+            "namespace": "aether",
+            "annotations": {"helm.sh/hook": "post-install"},
+        },
+    }
+    state = DesiredState("dev", "aether")
+    state.add(_deployment("api:1"), "clusters/x.yaml", "")
+    hooks = add_hydrated(state, [HydratedApp("dev-app", (_deployment("api:1"), hook))])
+    assert [(o.ref.kind, o.app) for o in state.objects] == [
+        ("Deployment", "dev-app"),  # the render's object, now attributed to its Application
+        ("Job", "dev-app"),
+    ]
+    job = ObjectRef("batch", "v1", "Job", "aether", "migrate")
+    assert hooks == {job.identity}
+
+    def finding(kind: FindingType, path: str) -> Finding:
+        return Finding(job, kind, path, "a", "b", Severity.MEDIUM, "drift/x", "dev-app")
+
+    result = AuditResult("dev", findings=[finding(FindingType.MISSING, "")])
+    assert explain(result, hooks).findings == []  # deleted by its delete policy: not drift
+    result = AuditResult("dev", findings=[finding(FindingType.MODIFIED, "/spec/x")])
+    (kept,) = explain(result, hooks).findings
+    assert kept.message.startswith("Argo CD would not show this: a hook")
