@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit k8s-bins helm-bin cluster bench bench-promote bench-drift bench-hydrate docs clean
+.PHONY: venv demo test lint typecheck unit k8s-bins argocd-bins helm-bin cluster bench bench-promote bench-drift bench-hydrate docs clean
 
 venv: $(STAMP)
 
@@ -29,19 +29,25 @@ typecheck: venv
 # Go module proxy and cached under ~/.cache/gitops-gen; building them here, before pytest, keeps
 # a cold build (minutes) out of the per-test timeout. Warm, this takes about a second.
 k8s-bins: venv
-	$(BIN)/python -m tests.kubecluster build
+	$(BIN)/python -m tests.testenv build
 
-# helm (the hydration engine's templating) built from the Go module proxy into
-# ~/.cache/gitops-gen/helm/<version>/ the same way; about four minutes cold.
+# Argo CD v3.2.11 (controller, repo server, its redis) and helm, built the same way for the
+# end-to-end tests (docs/test-cluster.md): about 20 minutes cold, about a second warm.
+argocd-bins: venv
+	$(BIN)/python -m tests.testenv build --argocd
+
+# helm alone (what hydrate, promote --hydrated and drift --hydrate run), the same build as
+# argocd-bins' helm, into ~/.cache/gitops-gen/helm/<version>/: about four minutes cold.
 helm-bin: venv
 	$(BIN)/python -c 'from tests.hydrate_support import ensure_helm; print(ensure_helm())'
 
-unit: venv k8s-bins helm-bin
+unit: venv k8s-bins argocd-bins helm-bin
 	$(BIN)/pytest
 
 # A real API server in the foreground for manual use: prints `export KUBECONFIG=…`, Ctrl-C stops it.
+# `make cluster ARGOCD=1` also starts Argo CD against it.
 cluster: venv
-	$(BIN)/python -m tests.kubecluster run
+	$(BIN)/python -m tests.testenv run $(if $(ARGOCD),--argocd)
 
 test: lint typecheck unit
 

@@ -1,6 +1,6 @@
 """Benchmark: `gitops-gen drift` (fast and --server-side) against `kubectl diff -f`.
 
-On a real kube-apiserver (tests/kubecluster.py): 2,000 live objects across 10 kinds and 4
+On a real kube-apiserver (tests/testenv/kube.py): 2,000 live objects across 10 kinds and 4
 namespaces, created the way `kubectl apply` does. Measured per tool, in the same run on the
 same manifests: wall time, API requests, peak memory (max RSS of the process). Then 25 objects
 are drifted and the objects each tool reports are compared.
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.drift_support import Kube  # noqa: E402
 from tests.helpers import copy_aether  # noqa: E402
-from tests.kubecluster import KubeCluster  # noqa: E402
+from tests.testenv.kube import KubeCluster  # noqa: E402
 
 NAMESPACES = 4
 KINDS = 10

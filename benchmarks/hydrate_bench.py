@@ -1,11 +1,12 @@
 """Benchmark hydration.
 
-Sets up (in a temporary folder) the loopback HTTP chart repository and the local app
-repository the tests use, and a copy of the Aether GitOps repository, then times in-process:
+Sets up (in a temporary folder) the test environment's loopback chart repository with the
+stand-in dependency charts, the local app repository with the stand-in platform chart, and a
+copy of the Aether GitOps repository pinned to it, then times in-process:
 
 * hydrating every Application of dev, staging and prod with a cold chart cache, then warm;
-* ``promote staging prod --hydrated`` (21 components: a chart bump, the platform revision,
-  19 image tags) end to end with a warm cache, body included; target <= 5 s.
+* ``promote staging prod --hydrated`` (the Aether environments' promotion: a chart bump and
+  image tags) end to end with a warm cache, body included; target <= 5 s.
 
 Run: ``python benchmarks/hydrate_bench.py`` (needs helm: ``make helm-bin``).
 """
@@ -28,8 +29,8 @@ from gitops_gen.hydrate import Fetcher, hydrate_environment  # noqa: E402
 from gitops_gen.model import load_platform  # noqa: E402
 from gitops_gen.promote import Options, promote  # noqa: E402
 from gitops_gen.promote.hydrated import HydrationSetup  # noqa: E402
-from tests.helpers import copy_aether, git  # noqa: E402
-from tests.hydrate_support import build_chart_repo, ensure_helm, make_sources, serve  # noqa: E402
+from tests.helpers import git  # noqa: E402
+from tests.hydrate_support import aether_copy, ensure_helm, local_sources  # noqa: E402
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 TARGET_PROMOTION = 5.0
@@ -51,13 +52,12 @@ def hydrate_all(repo: Path, url_map: dict[str, str]) -> tuple[float, int, int, l
 
 
 def main() -> int:
-    helm = ensure_helm()
+    ensure_helm()
     work = Path(tempfile.mkdtemp(prefix="hydrate-bench-", dir=PROJECT / ".venv"))
     try:
-        with serve(build_chart_repo(work / "charts", helm)) as url:
-            sources = make_sources(work / "sources", url)
+        with local_sources(work / "sources") as sources:
             url_map = sources.url_map()
-            repo = copy_aether(work / "aether", with_clusters=True)
+            repo = aether_copy(work / "aether", sources)
             os.environ["XDG_CACHE_HOME"] = str(work / "cache")
 
             cold, apps, objects, failed = hydrate_all(repo, url_map)

@@ -1,4 +1,4 @@
-"""Pytest fixtures for the real test cluster (tests/kubecluster.py), loaded as a plugin.
+"""Pytest fixtures for the real test cluster (tests/testenv/), loaded as a plugin.
 
 * ``kube_cluster`` (session): one etcd + kube-apiserver + kube-controller-manager per session,
   started lazily by the first test that asks for it, stopped at the end of the session.
@@ -31,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from tests import kubecluster
+from tests.testenv import argocd, gobuild, kube, process
+from tests.testenv.errors import ClusterError
 
 CLUSTER_FIXTURES = frozenset(
     {"kube_cluster", "kubeconfig", "kube_api", "kube_readonly_api", "namespace"}
@@ -69,16 +70,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if not _in_ci():
         try:
-            kubecluster.find_go()
-        except kubecluster.ClusterError:
+            gobuild.find_go()
+        except ClusterError:
             return  # the fixture skips, with the reason
     capture = session.config.pluginmanager.getplugin("capturemanager")
     # Show the build's progress lines as they come: a silent ten-minute pause looks like a hang.
     uncaptured = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
     try:
         with uncaptured:
-            kubecluster.ensure_binaries()
-    except kubecluster.ClusterError as error:
+            kube.ensure_binaries()
+            if any(item.get_closest_marker("argocd") for item in session.items):
+                argocd.ensure_binaries()
+    except ClusterError as error:
         _BUILD_ERROR.append(error)
 
 
@@ -89,18 +92,18 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def kube_cluster() -> Iterator[kubecluster.KubeCluster]:
+def kube_cluster() -> Iterator[kube.KubeCluster]:
     if not _in_ci():
         try:
-            kubecluster.find_go()
-        except kubecluster.ClusterError as error:
+            gobuild.find_go()
+        except ClusterError as error:
             pytest.skip(f"no test cluster on this machine: {error}")
     previous = signal.getsignal(signal.SIGTERM)
     if previous in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     if _BUILD_ERROR:
         raise _BUILD_ERROR[0]
-    cluster = kubecluster.KubeCluster()
+    cluster = kube.KubeCluster()
     # Any failure here (build, start, CRDs) propagates: pytest reports an error for every test
     # that needs the cluster, and caches it so the start is not retried per test.
     cluster.start()
@@ -114,7 +117,7 @@ def kube_cluster() -> Iterator[kubecluster.KubeCluster]:
 
 
 @pytest.fixture(scope="session")
-def kubeconfig(kube_cluster: kubecluster.KubeCluster) -> Path:
+def kubeconfig(kube_cluster: kube.KubeCluster) -> Path:
     return kube_cluster.kubeconfig
 
 
@@ -182,7 +185,7 @@ def namespace(request: pytest.FixtureRequest, kube_api: Any) -> Iterator[str]:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After session fixtures are torn down: fail the run if a cluster process survived."""
-    survivors = kubecluster.pids_alive(_SESSION_PIDS)
+    survivors = process.pids_alive(_SESSION_PIDS)
     if not survivors:
         return
     for pid in survivors:

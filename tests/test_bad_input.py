@@ -61,32 +61,33 @@ CASES = [
         "environments/platform.yaml",
         "  policy-service:\n",
         "  risk-service:\n",
-        "error: environments/platform.yaml:94: duplicate key 'risk-service' (first defined on "
-        "line 85); each key may appear once in a mapping: rename or merge the two",
+        "error: environments/platform.yaml:158: duplicate key 'risk-service' (first defined on "
+        "line 143); each key may appear once in a mapping: rename or merge the two",
         id="duplicate-service-name",
     ),
     pytest.param(
         "environments/platform.yaml",
-        "  risk-ingestor:\n",
+        "  marketdata-ingestor:\n",
         "  risk-service:\n",
-        "error: environments/platform.yaml:225: pipelines.risk-service: duplicate component "
+        "error: environments/platform.yaml:298: pipelines.risk-service: duplicate component "
         "name, already defined in services; component names must be unique",
         id="duplicate-component-across-sections",
     ),
     pytest.param(
         "environments/prod.yaml",
-        'risk-ingestor: {tag: "2.13.2"}',
-        'risk-ingestor: {tag: ""}',
-        "error: environments/prod.yaml:42: pipelines.risk-ingestor.tag: image tag is empty; set "
-        "a version such as '2.14.0' (found '')",
+        'marketdata-ingestor: {tag: "2.13.2"}',
+        'marketdata-ingestor: {tag: ""}',
+        "error: environments/prod.yaml:41: pipelines.marketdata-ingestor.tag: image tag is "
+        "empty; set a version such as '2.14.0' (found '')",
         id="empty-image-tag",
     ),
     pytest.param(
         "environments/prod.yaml",
-        'risk-ingestor: {tag: "2.13.2"}',
-        "risk-ingestor: {replicas: 2}",
-        "error: environments/prod.yaml:42: pipelines.risk-ingestor: no image tag for "
-        "'risk-ingestor' in this environment; add 'pipelines.risk-ingestor: {tag: \"X.Y.Z\"}' "
+        'marketdata-ingestor: {tag: "2.13.2"}',
+        "marketdata-ingestor: {replicas: 2}",
+        "error: environments/prod.yaml:41: pipelines.marketdata-ingestor: no image tag for "
+        "'marketdata-ingestor' in this environment; add "
+        "'pipelines.marketdata-ingestor: {tag: \"X.Y.Z\"}' "
         "(or a digest)",
         id="missing-image-tag",
     ),
@@ -126,7 +127,7 @@ CASES = [
         "environments/platform.yaml",
         "requests: {cpu: 250m, memory: 512Mi}, limits",
         "requests: {cpu: 250mm, memory: 512Mi}, limits",
-        "error: environments/platform.yaml:88: services.risk-service.resources: requests.cpu: "
+        "error: environments/platform.yaml:146: services.risk-service.resources: requests.cpu: "
         "'250mm' is not a Kubernetes quantity (e.g. 250m, 1, 512Mi)",
         id="bad-quantity",
     ),

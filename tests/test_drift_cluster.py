@@ -447,7 +447,7 @@ def test_forbidden_type_is_one_error_and_the_rest_is_audited(
 
 def test_api_server_stopped_mid_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gitops_gen.drift import live
-    from tests.kubecluster import KubeCluster
+    from tests.testenv.kube import KubeCluster
 
     repo = copy_aether(tmp_path / "repo")
     objects = [

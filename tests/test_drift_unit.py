@@ -232,7 +232,11 @@ def test_application_status_findings() -> None:
     ref = ObjectRef.of(desired)
     live = _application()
     live["status"] = {
-        "sync": {"status": "OutOfSync", "revision": "v0.9.0"},
+        "sync": {
+            "status": "OutOfSync",
+            "revision": "c" * 40,
+            "comparedTo": {"source": desired["spec"]["source"]},
+        },
         "health": {"status": "Degraded", "message": "pod crashloop"},
         "resources": [
             {
@@ -248,15 +252,27 @@ def test_application_status_findings() -> None:
     findings = {f.rule: f for f in argo.status_findings(ref, desired, live, "app")}
     assert findings["argo/out-of-sync"].live["resources"] == ["Deployment.apps n/web"]
     assert findings["argo/health"].live == "Degraded"
-    assert findings["argo/revision-behind"].desired == "v1.0.0"
-    assert findings["argo/revision-behind"].path == "/status/sync/revision"
+    # The tag v1.0.0 is a name, the revision a SHA: without a resolver nothing is compared.
+    assert "argo/revision-behind" not in findings
+    resolved = argo.status_findings(ref, desired, live, "app", lambda repo, rev: "d" * 40)
+    (behind,) = [f for f in resolved if f.rule == "argo/revision-behind"]
+    assert (behind.desired, behind.live, behind.path) == (
+        "d" * 40,
+        "c" * 40,
+        "/status/sync/revision",
+    )
 
 
 def test_branch_revisions_use_the_resolver() -> None:
     desired = prepare_desired(_application())
     desired["spec"]["source"]["targetRevision"] = "main"
     ref = ObjectRef.of(desired)
-    live = {"status": {"sync": {"status": "Synced", "revision": "a" * 40}}}
+    sync = {
+        "status": "Synced",
+        "revision": "a" * 40,
+        "comparedTo": {"source": desired["spec"]["source"]},
+    }
+    live = {"status": {"sync": sync}}
     assert argo.status_findings(ref, desired, live, "app", lambda repo, rev: "a" * 40) == []
     (finding,) = argo.status_findings(ref, desired, live, "app", lambda repo, rev: "b" * 40)
     assert finding.rule == "argo/revision-behind"

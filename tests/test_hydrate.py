@@ -13,12 +13,11 @@ import pytest
 import yaml
 
 from gitops_gen.hydrate.helm import find_helm
-from tests.helpers import copy_aether, git, run_cli, tree_digest
-from tests.hydrate_support import Sources, build_chart_repo, ensure_helm, make_sources, serve
+from tests.helpers import git, run_cli, tree_digest
+from tests.hydrate_support import Sources, aether_copy, ensure_helm, local_sources
 
 DEV_APPS = {
     "dev-aether-platform",
-    "dev-aether-ui",
     "dev-drift-audit",
     "dev-kafka",
     "dev-nats",
@@ -29,13 +28,6 @@ DEV_APPS = {
 }
 
 
-# dev-aether-platform is left out: the values render writes for the platform release do not fit
-# the stand-in chart yet (feast.*.config, serviceAccounts.names, dataPipelines keys; the chart
-# fails exactly as Argo CD's repo server would). The UI release of the same chart renders.
-HYDRATABLE = sorted(DEV_APPS - {"dev-aether-platform"})
-APP_ARGS = [arg for name in HYDRATABLE for arg in ("--app", name)]
-
-
 @pytest.fixture(scope="module")
 def helm() -> Path:
     return ensure_helm()
@@ -43,17 +35,17 @@ def helm() -> Path:
 
 @pytest.fixture(scope="module")
 def sources(helm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sources]:
-    root = tmp_path_factory.mktemp("sources")
-    with serve(build_chart_repo(root, helm)) as url:
-        yield make_sources(root, url)
+    with local_sources(tmp_path_factory.mktemp("sources")) as served:
+        yield served
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm: Path) -> Path:
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm: Path, sources: Sources) -> Path:
     """The Aether repository, rendered and committed; a cold chart cache of its own."""
+    repo = aether_copy(tmp_path / "aether", sources)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("GITOPS_GEN_HELM", str(helm))
-    return copy_aether(tmp_path / "aether", with_clusters=True)
+    return repo
 
 
 def _load(path: Path) -> dict[str, object]:
@@ -66,25 +58,26 @@ def test_hydrate_writes_one_folder_per_application_deterministically(
     repo: Path, sources: Sources, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    result = run_cli("hydrate", "dev", "-o", str(out), *APP_ARGS, *sources.args(), repo=repo)
+    result = run_cli("hydrate", "dev", "-o", str(out), *sources.args(), repo=repo)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == HYDRATABLE
+    assert {p.name for p in out.iterdir()} == DEV_APPS
 
-    kafka = _load(out / "dev-kafka" / "StatefulSet.apps_aether_kafka.yaml")
+    kafka = _load(out / "dev-kafka" / "Service_aether_kafka.yaml")
     metadata = kafka["metadata"]
     assert isinstance(metadata, dict)
     assert metadata["namespace"] == "aether"  # the destination namespace, as Argo CD applies it
     assert metadata["annotations"]["argocd.argoproj.io/tracking-id"] == (
-        "dev-kafka:apps/StatefulSet:aether/kafka"
+        "dev-kafka:/Service:aether/kafka"
     )
-    # the platform chart came from the app repository at the pinned tag, with $values applied
-    ui = _load(out / "dev-aether-ui" / "Deployment.apps_aether_aether-2-ui.yaml")
+    assert metadata["labels"]["app.kubernetes.io/instance"] == "kafka"  # helm.releaseName
+    # the platform chart came from the app repository at the pinned commit, with $values applied
+    ui = _load(out / "dev-aether-platform" / "Deployment.apps_aether_aether-2-ui.yaml")
     assert "image: ghcr.io/aether/aether-2-ui:2.15.0-rc.1" in yaml.safe_dump(ui)
     # directory sources: the SopsSecrets, attributed to the secrets Application
     assert any(p.name.startswith("SopsSecret") for p in (out / "dev-secrets").iterdir())
 
     first = tree_digest(out)
-    again = run_cli("hydrate", "dev", "-o", str(out), *APP_ARGS, *sources.args(), repo=repo)
+    again = run_cli("hydrate", "dev", "-o", str(out), *sources.args(), repo=repo)
     assert again.exit_code == 0, again.output
     assert tree_digest(out) == first
 
@@ -96,9 +89,8 @@ def test_hydrate_one_app_to_stdout_carries_release_name_and_namespace(
     assert result.exit_code == 0, result.output
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert {(d["kind"], d["metadata"]["name"]) for d in docs} == {
-        ("StatefulSet", "kafka"),
+        ("ConfigMap", "kafka-standin"),
         ("Service", "kafka"),
-        ("PodDisruptionBudget", "kafka"),
     }
     assert "# Application: dev-kafka" in result.stdout
 
@@ -110,7 +102,7 @@ def test_unreachable_chart_names_application_and_source_and_the_rest_renders(
     args = sources.args()
     bitnami = args.index("https://charts.bitnami.com/bitnami=" + sources.chart_url)
     args[bitnami] = "https://charts.bitnami.com/bitnami=http://127.0.0.1:9"  # nothing listens
-    result = run_cli("hydrate", "dev", "-o", str(out), *APP_ARGS, *args, repo=repo)
+    result = run_cli("hydrate", "dev", "-o", str(out), *args, repo=repo)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: dev-")]
@@ -121,7 +113,7 @@ def test_unreachable_chart_names_application_and_source_and_the_rest_renders(
         for e in errors
     )
     assert "3 of 8 Application(s) could not be hydrated" in result.stderr
-    assert {p.name for p in out.iterdir()} == set(HYDRATABLE) - {
+    assert {p.name for p in out.iterdir()} == DEV_APPS - {
         "dev-kafka",
         "dev-redis",
         "dev-timescaledb",
@@ -169,14 +161,15 @@ def test_promotion_that_bumps_a_chart_shows_the_object_changes_of_the_new_chart(
         (c["application"], c["kind"], c["name"], c["change"])
         for c in outcome["plan"]["changedObjects"]
     }
-    # kafka 31.0.0 -> 31.1.0: the new chart adds a PodDisruptionBudget and a newer image
-    assert ("prod-kafka", "PodDisruptionBudget", "kafka", "added") in changed
-    assert ("prod-kafka", "StatefulSet", "kafka", "modified") in changed
+    # kafka 31.0.0 -> 31.1.0: the new chart labels every object it makes with its version
+    assert {c for c in changed if c[0] == "prod-kafka"} == {
+        ("prod-kafka", "ConfigMap", "kafka-standin", "modified"),
+        ("prod-kafka", "Service", "kafka", "modified"),
+    }
     body = outcome["body"]
     assert "### Changes in the cluster" in body
-    assert "-      - image: docker.io/bitnami/kafka:3.8.0\n" in body  # canonical YAML
-    assert "+      - image: docker.io/bitnami/kafka:3.9.0\n" in body
-    assert "+kind: PodDisruptionBudget\n" in body
+    assert "<code>prod-kafka</code>: 2 object(s) (+2 &minus;2)" in body
+    assert "-    helm.sh/chart: kafka-31.0.0\n+    helm.sh/chart: kafka-31.1.0\n" in body
     assert tree_digest(repo) == before  # a dry run changes nothing
 
 
@@ -187,6 +180,7 @@ def test_promotion_commit_body_has_cluster_changes_and_plan_round_trips(
     assert result.exit_code == 0, result.output
     assert "### Changes in the cluster" in result.stdout
     assert "<code>prod-kafka</code>" in result.stdout
+    assert "Not hydrated" not in result.stdout
     branches = git(repo, "branch", "--list", "promote/*").split()
     assert branches, "a promotion branch was created"
     assert len(result.stdout) <= 65_536
@@ -203,7 +197,7 @@ def test_values_change_shows_the_deployment_fields_it_changes(repo: Path, source
     assert run_cli("render", repo=repo).exit_code == 0
     result = run_cli("diff", "dev", "--hydrated", *sources.args(), repo=repo)
     assert result.exit_code == 1, result.output  # differences
-    marker = "# dev-aether-ui: Deployment.apps aether/aether-2-ui modified"
+    marker = "# dev-aether-platform: Deployment.apps aether/aether-2-ui modified"
     assert marker in result.stdout
     section = result.stdout.split(marker, 1)[1].split("\n# ", 1)[0]
     changed = sorted(
@@ -232,7 +226,7 @@ def test_diff_hydrated_markdown_has_the_section(repo: Path, sources: Sources, fm
     result = run_cli("diff", "dev", "--hydrated", "-o", fmt, *sources.args(), repo=repo)
     assert result.exit_code == 1, result.output
     assert "### Changes in the cluster" in result.stdout
-    assert "`PodDisruptionBudget.policy aether/kafka` removed" in result.stdout
+    assert "`Service aether/kafka` modified (+1 −1)" in result.stdout
 
 
 def test_helm_binary_is_the_pinned_version(helm: Path) -> None:

@@ -11,7 +11,7 @@ def test_scaffold_renders_and_validates_clean(tmp_path: Path) -> None:
     target = tmp_path / "shop-gitops"
     result = run_cli("init", str(target), "--platform", "shop")
     assert result.exit_code == 0, result.output
-    assert "created" in result.stderr and "8 applications rendered" in result.stderr
+    assert "created" in result.stderr and "6 applications rendered" in result.stderr
     for rel in (
         "environments/platform.yaml",
         "environments/dev.yaml",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +30,11 @@ def test_embedded_platform_encodes_the_guide() -> None:
     assert set(catalog.dependencies) == {"timescaledb", "redis", "kafka", "nats"}
     assert {d.chart for d in catalog.dependencies.values()} >= {"postgresql", "redis", "kafka"}
     assert len(catalog.services) == 15
-    assert set(catalog.pipelines) == {"kraken-ws-ingest", "marketdata-ingestor", "risk-ingestor"}
-    assert len(catalog.secrets) == 15  # the guide's table, kraken-keys-* once
+    # The guide's risk-ingestor is the image of the chart's marketdata-ingestor.
+    assert set(catalog.pipelines) == {"kraken-ws-ingest", "marketdata-ingestor"}
+    assert catalog.pipelines["marketdata-ingestor"].image == "ghcr.io/aether/risk-ingestor"
+    # the guide's table (kraken-keys-* once), 3 the chart reads beyond it, 4 of the data plane
+    assert len(catalog.secrets) == 15 + 3 + 4
     assert catalog.secrets["fastapi-secrets"].keys == (
         "KAFKA_BOOTSTRAP",
         "NATS_URL",
@@ -44,10 +48,13 @@ def test_embedded_platform_encodes_the_guide() -> None:
     assert platform.promotion_order() == ["dev", "staging", "prod"]
     prod = platform.environments["prod"]
     assert prod.protected and not prod.allow_insecure_defaults and not prod.sync.prune
-    assert platform.environments["dev"].allow_insecure_defaults
+    # the chart's schema accepts only false, in every environment
+    assert not platform.environments["dev"].allow_insecure_defaults
+    assert prod.platform_revision == "1ef53dd38e6d2116d669161582201ba087d8119f"
     assert [s.name for s in prod.required_secrets if s.name.startswith("kraken")] == [
         "kraken-keys-company",
-        "kraken-keys-directors",
+        "kraken-keys-director-1",
+        "kraken-keys-director-2",
     ]
 
 
@@ -72,6 +79,6 @@ def test_render_is_a_function_of_its_input(scratch_repo: Path, tag: str, chart: 
     first = plan_render(load_platform(scratch_repo), ["prod"]).files
     second = plan_render(load_platform(scratch_repo), ["prod"]).files
     assert first == second
-    values = first["clusters/prod-eu1/values/prod/aether-platform.yaml"]
-    assert f'tag: "{tag}"' in values
+    values = yaml.safe_load(first["clusters/prod-eu1/values/prod/aether-platform.yaml"])
+    assert values["backendServices"]["risk"]["image"]["tag"] == tag
     assert f'targetRevision: "{chart}"' in first["clusters/prod-eu1/apps/prod/kafka.yaml"]

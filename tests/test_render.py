@@ -16,7 +16,7 @@ def _load(path: Path) -> dict:  # type: ignore[type-arg]
 def test_render_writes_root_project_and_applications(aether: Path) -> None:
     result = run_cli("render", repo=aether)
     assert result.exit_code == 0, result.output
-    assert "rendered dev, prod, staging: 27 applications" in result.stderr
+    assert "rendered dev, prod, staging: 24 applications" in result.stderr
     root = _load(aether / "clusters/prod-eu1/root.yaml")
     assert root["kind"] == "Application"
     assert root["spec"]["source"]["path"] == "clusters/prod-eu1/apps"
@@ -39,9 +39,17 @@ def test_render_writes_root_project_and_applications(aether: Path) -> None:
     assert values_source["ref"] == "values"
     assert kafka["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
     # prod never prunes automatically; dev and staging do
-    assert kafka["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}
+    assert kafka["spec"]["syncPolicy"]["automated"] == {
+        "enabled": True,
+        "prune": False,
+        "selfHeal": True,
+    }
     dev_kafka = _load(aether / "clusters/dev-eu1/apps/dev/kafka.yaml")
-    assert dev_kafka["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert dev_kafka["spec"]["syncPolicy"]["automated"] == {
+        "enabled": True,
+        "prune": True,
+        "selfHeal": True,
+    }
 
 
 def test_sync_waves_follow_the_install_order(aether: Path) -> None:
@@ -53,11 +61,11 @@ def test_sync_waves_follow_the_install_order(aether: Path) -> None:
             _load(apps / f"{name}.yaml")["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
         )
 
-    assert (
-        max(wave(d) for d in ("timescaledb", "redis", "kafka", "nats"))
-        < wave("platform")
-        < wave("ui")
-    )
+    deps = ("timescaledb", "redis", "kafka", "nats")
+    # Secrets first: the dependencies' credentials are pinned to the sops-managed Secrets.
+    assert wave("secrets") < min(wave(d) for d in deps)
+    assert max(wave(d) for d in deps) < wave("platform")
+    assert not (apps / "ui.yaml").exists()  # the UI is part of the platform release
 
 
 def test_hpa_owned_replicas_are_ignored(aether: Path) -> None:
@@ -70,34 +78,52 @@ def test_hpa_owned_replicas_are_ignored(aether: Path) -> None:
         assert entry["jsonPointers"] == ["/spec/replicas"]
 
 
-def test_platform_values_encode_the_guide(aether: Path) -> None:
+def test_platform_values_use_the_chart_keys(aether: Path) -> None:
     run_cli("render", "prod", repo=aether)
     values = _load(aether / "clusters/prod-eu1/values/prod/aether-platform.yaml")
     assert values["global"]["tls"]["issuer"] == "letsencrypt-production"
     assert values["global"]["ingressClassName"] == "nginx"
-    assert values["global"]["krakenSecrets"]["secretNames"] == [
+    assert [a["secretName"] for a in values["global"]["krakenSecrets"]["accounts"]] == [
         "kraken-keys-company",
-        "kraken-keys-directors",
+        "kraken-keys-director-1",
+        "kraken-keys-director-2",
     ]
     assert values["runtimeSafety"]["_ALLOW_INSECURE_DEFAULTS"] is False
-    risk = values["backends"]["risk-service"]
+    risk = values["backendServices"]["risk"]
+    assert risk["nameOverride"] == "risk-service"
     assert risk["image"] == {"repository": "ghcr.io/aether/risk-service", "tag": "2.13.2"}
-    assert risk["autoscaling"]["minReplicas"] == 3  # prod override of the catalog's 2
-    assert risk["ingress"]["host"] == "risk-api.aether.example.com"
-    assert values["endpoints"]["timescaledb"]["host"] == "timescaledb.aether.svc.cluster.local"
-    assert len(values["backends"]) == 15
-    assert set(values["dataPipelines"]) == {
-        "kraken-ws-ingest",
-        "marketdata-ingestor",
-        "risk-ingestor",
+    assert risk["hpa"]["minReplicas"] == 3  # prod override of the catalog's 2
+    assert risk["ingress"] == {
+        "enabled": True,
+        "host": "risk-api.aether.example.com",
+        "tlsSecret": "risk-service-tls",
     }
-    assert values["feast"]["onlineStore"]["redisHost"] == "redis.aether.svc.cluster.local"
-    assert values["ui"]["enabled"] is False  # the UI is its own, later Application
-    ui = _load(aether / "clusters/prod-eu1/values/prod/aether-ui.yaml")
-    assert ui["ui"]["env"] == {
-        "NEXT_PUBLIC_API_BASE_URL": "https://risk-api.aether.example.com",
-        "VITE_API_BASE_URL": "https://risk-api.aether.example.com",
+    assert values["backendServices"]["accountService"]["nameOverride"] == "account-service"
+    enabled = [k for k, v in values["backendServices"].items() if v["enabled"]]
+    assert len(enabled) == 15
+    assert values["backendServices"]["advisor"] == {"enabled": False}  # a chart default
+    assert set(values["dataPipelines"]["deployments"]) == {"krakenWsIngest", "marketdataIngestor"}
+    ingestor = values["dataPipelines"]["deployments"]["marketdataIngestor"]
+    assert ingestor["image"]["repository"] == "ghcr.io/aether/risk-ingestor"
+    assert {"name": "tls", "secret": {"secretName": "kafka-tls"}} in ingestor["volumes"]
+    assert values["feast"]["redis"] == {
+        "host": "redis-master.aether.svc.cluster.local",
+        "port": 6379,
     }
+    assert values["global"]["sessionStore"]["redisUrl"].startswith("redis://redis-master.aether.")
+    assert values["dependencies"] == {
+        n: {"enabled": False} for n in ("postgresql", "redis", "kafka", "nats")
+    }
+    assert values["managedSecrets"] == {"enabled": False, "secrets": None}
+    assert values["ui"]["enabled"] is True  # the UI is part of the platform release
+    assert values["ui"]["env"] == [
+        {"name": "NEXT_PUBLIC_API_BASE_URL", "value": "https://risk-api.aether.example.com"},
+        {"name": "VITE_API_BASE_URL", "value": "https://risk-api.aether.example.com"},
+    ]
+    assert values["bootstrap"]["actor"] == "gitops-gen"
+    assert (
+        values["bootstrap"]["migrations"]["riskDatabaseSecret"]["name"] == "risk-service-database"
+    )
     assert not (aether / "clusters/dev-eu1").exists()  # rendering prod alone leaves dev alone
 
 
@@ -112,7 +138,7 @@ def test_removed_component_loses_its_files(aether: Path) -> None:
     run_cli("render", repo=aether)
     catalog = aether / "environments/platform.yaml"
     text = catalog.read_text()
-    start = text.index("  nats:\n")
+    start = text.index("  nats:\n    repoURL")
     end = text.index("# §1: the FastAPI backend services")
     catalog.write_text(text[:start] + text[end:])
     for env in ("dev", "staging", "prod"):
@@ -176,3 +202,14 @@ def test_json_output(aether: Path) -> None:
     assert data["environments"] == ["dev"]
     assert data["upToDate"] is False
     assert "clusters/dev-eu1/apps/dev/platform.yaml" in data["added"]
+
+
+def test_drift_audit_application_is_self_sufficient(aether: Path) -> None:
+    """Its first sync creates its namespace and retries, whatever the other Applications do."""
+    result = run_cli("render", repo=aether)
+    assert result.exit_code == 0, result.output
+    audit = _load(aether / "clusters/dev-eu1/apps/dev/drift-audit.yaml")
+    policy = audit["spec"]["syncPolicy"]
+    assert "CreateNamespace=true" in policy["syncOptions"]
+    assert policy["retry"]["limit"] == 5
+    assert policy["automated"]["enabled"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,25 @@ def test_core_objects_are_checked_against_kubernetes_schemas() -> None:
     assert findings[0].message == "schema violation at /spec/schedule: 5 is not of type 'string'"
     good = dict(bad, spec={**bad["spec"], "schedule": "*/5 * * * *"})
     assert validate_core("prod", "clusters/x.yaml", good) == []
+
+
+def test_local_repositories_are_accepted(aether: Path, tmp_path: Path) -> None:
+    """file:// repositories and a local chart mirror for the operator: what Argo CD accepts."""
+    platform = aether / "environments/platform.yaml"
+    text = platform.read_text()
+    text = text.replace(
+        "gitopsRepo: https://git.example.com/aether/aether-gitops.git",
+        f"gitopsRepo: {(tmp_path / 'gitops').as_uri()}",
+    )
+    text = re.sub(
+        r"(?m)^  appRepo: .*$",
+        f"  appRepo: {(tmp_path / 'app').as_uri()}\n  secretsOperatorRepo: http://127.0.0.1:8879/",
+        text,
+    )
+    platform.write_text(text)
+    result = run_cli("validate", "dev", repo=aether)
+    assert result.exit_code == 0, result.output
+    rendered = run_cli("render", repo=aether)
+    assert rendered.exit_code == 0, rendered.output
+    operator = (aether / "clusters/dev-eu1/apps/dev/sops-secrets-operator.yaml").read_text()
+    assert 'repoURL: "http://127.0.0.1:8879/"' in operator

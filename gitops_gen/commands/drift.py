@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,12 +14,12 @@ from gitops_gen.commands.hydrate import HydrationOptions, head_revision, hydrati
 from gitops_gen.commands.options import identity_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
-from gitops_gen.drift.argo import RevisionResolver
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
 from gitops_gen.drift.live import LiveCluster, load_configuration
 from gitops_gen.drift.mask import Masker
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.report_store import store_report
+from gitops_gen.drift.revisions import gitops_resolver
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.hydrate import DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, hydrate_environment
@@ -143,7 +142,7 @@ def drift_command(
         server_side=server_side,
         concurrency=concurrency,
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
-        resolve_revision=_git_resolver(app.root, platform),
+        resolve_revision=gitops_resolver(app.root, platform.catalog.platform.gitops_repo),
     )
     configuration = load_configuration(kubeconfig, kube_context)
     with LiveCluster(configuration) as cluster, _progress(app) as progress:
@@ -247,25 +246,3 @@ def _secret_values(
     """The repository's secret values, decrypted in memory by the secrets feature."""
     source: ValueSource = secret_values.value_source(platform, identity)
     return source.values(environment)
-
-
-def _git_resolver(root: Path, platform: Platform) -> RevisionResolver:
-    """The commit a branch of this repository points at, for the GitOps repository's sources."""
-    gitops_repo = platform.catalog.platform.gitops_repo
-
-    def resolve(repo_url: str, target: str) -> str | None:
-        if repo_url.rstrip("/") != gitops_repo.rstrip("/"):
-            return None
-        for ref in (f"refs/remotes/origin/{target}", f"refs/heads/{target}"):
-            done = subprocess.run(
-                ["git", "rev-parse", "--verify", "--quiet", ref],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode == 0:
-                return done.stdout.strip()
-        return None
-
-    return resolve

@@ -11,7 +11,12 @@ from gitops_gen.drift.findings import Finding, FindingType, ObjectRef, Severity
 
 # A targetRevision that names one immutable thing: a chart version, a tag like v2.14.0, a SHA.
 PINNED = re.compile(r"^(v?\d+(\.\d+)*([-+][0-9A-Za-z.-]+)?|[0-9a-f]{40})$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
+# (repoURL, targetRevision) -> the commit SHA that branch or tag points at in that repository,
+# or None when it cannot be known for sure (another repository, an unverified remote).
 RevisionResolver = Callable[[str, str], str | None]
+# Application conditions that mean Argo CD could not render or compare the desired state.
+COMPARISON_ERRORS = frozenset({"ComparisonError", "InvalidSpecError"})
 
 
 def is_application(ref: ObjectRef) -> bool:
@@ -50,8 +55,40 @@ def status_findings(
     resolve: RevisionResolver | None = None,
 ) -> list[Finding]:
     status = live.get("status") or {}
-    findings: list[Finding] = []
     sync = status.get("sync") or {}
+    if not sync.get("status") and not status.get("reconciledAt"):
+        # Argo CD writes status.sync on its first reconciliation: nothing else can be judged.
+        return [
+            Finding(
+                ref,
+                FindingType.MISSING,
+                "/status",
+                "reconciled by Argo CD",
+                None,
+                Severity.HIGH,
+                "argo/not-reconciled",
+                app,
+                "Argo CD has never reconciled this Application (no status); check that the "
+                "application controller runs and watches this namespace",
+            )
+        ]
+    findings: list[Finding] = []
+    errors = _comparison_errors(status)
+    if sync.get("status") == "Unknown" or errors:
+        findings.append(
+            Finding(
+                ref,
+                FindingType.MODIFIED,
+                "/status/conditions",
+                "Synced",
+                {"status": sync.get("status") or "", "conditions": errors},
+                Severity.HIGH,
+                "argo/comparison-error",
+                app,
+                "; ".join(errors)
+                or "Argo CD cannot compare this Application (sync status Unknown)",
+            )
+        )
     if sync.get("status") == "OutOfSync":
         resources = sorted(
             _resource_name(r)
@@ -86,8 +123,19 @@ def status_findings(
                 (status.get("health") or {}).get("message", ""),
             )
         )
-    findings.extend(_revision_findings(ref, desired, sync, app, resolve))
+    if not errors and sync.get("status") != "Unknown":
+        # After a failed comparison status.sync describes an older one: nothing to compare.
+        findings.extend(_revision_findings(ref, desired, sync, app, resolve))
     return findings
+
+
+def _comparison_errors(status: dict[str, Any]) -> list[str]:
+    """The messages of the conditions saying Argo CD could not render or compare the app."""
+    return [
+        str(c.get("message") or c.get("type"))
+        for c in status.get("conditions") or []
+        if isinstance(c, dict) and c.get("type") in COMPARISON_ERRORS
+    ]
 
 
 def _resource_name(resource: dict[str, Any]) -> str:
@@ -97,6 +145,20 @@ def _resource_name(resource: dict[str, Any]) -> str:
     return f"{kind} {namespace + '/' if namespace else ''}{resource.get('name', '')}"
 
 
+def _sources(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    if spec.get("sources"):
+        return [s for s in spec["sources"] if isinstance(s, dict)]
+    return [spec["source"]] if isinstance(spec.get("source"), dict) else []
+
+
+def _same_source(desired: dict[str, Any], compared: dict[str, Any]) -> bool:
+    """Argo CD compared against this source (same repository, revision, path or chart)."""
+    return all(
+        str(desired.get(key) or "").rstrip("/") == str(compared.get(key) or "").rstrip("/")
+        for key in ("repoURL", "targetRevision", "path", "chart")
+    )
+
+
 def _revision_findings(
     ref: ObjectRef,
     desired: dict[str, Any],
@@ -104,18 +166,31 @@ def _revision_findings(
     app: str,
     resolve: RevisionResolver | None,
 ) -> list[Finding]:
+    """Sources whose revision Argo CD compared against is not what the repository has now.
+
+    ``status.sync.revision(s)`` is what Argo CD resolved the target to at its last comparison
+    (a commit SHA for git, the version for a chart), and ``status.sync.comparedTo`` the spec it
+    compared. Only when that spec is the desired one can the revisions be judged, and then only
+    like with like: a SHA is checked against the commit the repository's branch or tag points
+    at (from `resolve`), never against the name of a tag.
+    """
     spec = desired.get("spec") or {}
     multi = bool(spec.get("sources"))
-    sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+    sources = _sources(spec)
+    compared = _sources(sync.get("comparedTo") or {})
+    if len(compared) != len(sources) or not all(
+        _same_source(want, have) for want, have in zip(sources, compared, strict=True)
+    ):
+        # Argo CD has not compared the current spec yet (a spec difference is its own finding).
+        return []
     deployed: list[Any] = list(sync.get("revisions") or []) if multi else [sync.get("revision")]
     findings = []
     for index, source in enumerate(sources):
-        if index >= len(deployed) or not deployed[index]:
+        if index >= len(deployed) or not deployed[index] or source.get("ref"):
+            # A `ref` source only supplies value files; its revision is the other sources' input.
             continue
         target = str(source.get("targetRevision") or "HEAD")
-        expected = target if PINNED.match(target) else None
-        if expected is None and resolve is not None:
-            expected = resolve(str(source.get("repoURL", "")), target)
+        expected = _expected_revision(source, target, resolve)
         if expected is None or deployed[index] == expected:
             continue
         path = f"/status/sync/revisions/{index}" if multi else "/status/sync/revision"
@@ -129,8 +204,22 @@ def _revision_findings(
                 Severity.MEDIUM,
                 "argo/revision-behind",
                 app,
-                f"source {index} ({source.get('repoURL', '')}) deploys {deployed[index]}, "
-                f"the repository has {expected}",
+                f"source {index} ({source.get('repoURL', '')} {target}): Argo CD compared "
+                f"{deployed[index]}, the repository has {expected}",
             )
         )
     return findings
+
+
+def _expected_revision(
+    source: dict[str, Any], target: str, resolve: RevisionResolver | None
+) -> str | None:
+    """What Argo CD should have resolved `target` to, in its own terms; None if unknown."""
+    if source.get("chart"):
+        # Argo CD records a chart's version; a range (^1.2, 1.x) resolves to what it found.
+        return target if PINNED.match(target) and not SHA.match(target) else None
+    if SHA.match(target):
+        return target
+    if resolve is None:
+        return None
+    return resolve(str(source.get("repoURL", "")), target)

@@ -450,7 +450,23 @@ def _resolve(
         workloads=tuple(workloads),
         required_secrets=_required_secrets(catalog),
         components=tuple(components),
+        pins=_pins(env),
+        runtime_safety_pinned=env.runtime_safety is not None,
     )
+
+
+def _pins(env: schema.EnvironmentFile) -> dict[str, dict[str, bool]]:
+    pins: dict[str, schema.ImagePin | None] = {**env.services, **env.pipelines}
+    pins.update({n: getattr(env, n) for n in ("feast", "ui", "bootstrap")})
+    return {
+        name: {
+            "replicas": pin.replicas is not None,
+            "hpa": pin.hpa is not None,
+            "resources": pin.resources is not None,
+        }
+        for name, pin in pins.items()
+        if pin is not None
+    }
 
 
 def _check_pins(pins: dict[str, Any], known: dict[str, Any], section: str, where: Any) -> None:
@@ -495,9 +511,22 @@ def _workload(
         else getattr(spec, "resources", schema.Resources()),
         enabled=pin.enabled,
         host=host,
-        secrets=tuple(getattr(spec, "secrets", ())),
+        secrets=_secrets_of(spec),
         spec=spec,
     )
+
+
+def _secrets_of(spec: Any) -> tuple[str, ...]:
+    """Every Secret a workload's catalog entry wires in (envFrom, single keys, jobs, Feast)."""
+    names: list[str] = list(getattr(spec, "secrets", ()))
+    names.extend(ref.split("/", 1)[0] for ref in getattr(spec, "secret_env", {}).values())
+    if isinstance(spec, schema.BootstrapSpec):
+        names.extend(n for job in spec.jobs.values() if job.enabled for n in job.secrets)
+    if isinstance(spec, schema.FeastSpec):
+        names.extend((spec.offline_store_secret, spec.backup.secret))
+    if isinstance(spec, schema.PipelineSpec) and spec.tls is not None:
+        names.append(spec.tls.secret_name)
+    return tuple(dict.fromkeys(names))
 
 
 def _required_secrets(catalog: schema.Catalog) -> tuple[RequiredSecret, ...]:

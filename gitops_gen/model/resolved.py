@@ -134,6 +134,10 @@ class Environment:
     workloads: tuple[Workload, ...]
     required_secrets: tuple[RequiredSecret, ...]
     components: tuple[Component, ...]
+    # Which per-workload settings the environment file sets itself (name -> field -> set), so
+    # a finding about a rendered value can point at the file that decided it.
+    pins: dict[str, dict[str, bool]] = field(default_factory=dict)
+    runtime_safety_pinned: bool = False
 
     def component(self, name: str) -> Component | None:
         return next((c for c in self.components if c.name == name), None)

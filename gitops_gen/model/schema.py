@@ -16,6 +16,8 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # a Kubernetes resource quantity: 500m, 1, 0.5, 1Gi, 1G, 1e3
 QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[munk]|)$")
+# A git repository URL Argo CD can read: HTTPS, SSH (URL or scp-like) or a local file:// path.
+GIT_URL = r"^(https://|ssh://|git@|file:///)"
 MUTABLE_TAGS = frozenset({"latest", "main", "master", "stable", "edge", "dev", "nightly"})
 
 
@@ -76,39 +78,76 @@ class TlsMount(Strict):
     mount_path: str = "/etc/aether/tls"
 
 
+KEY_REF = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[-._a-zA-Z0-9]+$"
+CHART_KEY = r"^[A-Za-z0-9_-]+$"  # the chart's pattern for backendServices / deployments keys
+
+
+def chart_key(name: str) -> str:
+    """The chart's camelCase key for a component name: risk-service -> risk,
+    capital-allocator -> capitalAllocator (set ``chartKey`` where the chart differs)."""
+    words = name.removesuffix("-service").split("-")
+    return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:])
+
+
 class ServiceSpec(Strict):
     image: str = Field(min_length=1)
     description: str = ""
+    chart_key: str | None = Field(default=None, pattern=CHART_KEY)
     port: int = Field(default=8000, ge=1, le=65535)
     replicas: int = Field(default=1, ge=0)
     resources: Resources = Resources()
     hpa: Hpa | None = None
     pdb: Pdb | None = None
     ingress: Ingress | None = None
+    # Whole Secrets projected as environment variables (envFrom), one variable per key.
     secrets: tuple[str, ...] = ()
+    # Single keys as named variables: {RISK_DATABASE_URL: risk-service-database/dsn}.
+    secret_env: dict[str, str] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
+    kraken: bool = Field(default=False, description="mount the Kraken credentials")
+
+    @field_validator("secret_env")
+    @classmethod
+    def _refs(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_secret_refs(value)
 
 
 class PipelineSpec(Strict):
     image: str = Field(min_length=1)
     description: str = ""
+    chart_key: str | None = Field(default=None, pattern=CHART_KEY)
     replicas: int = Field(default=1, ge=0)
     resources: Resources = Resources()
     tls: TlsMount | None = None
+    settings: bool = Field(default=False, description="mount the shared settings.yaml")
     secrets: tuple[str, ...] = ()
-    metrics_port: int = Field(default=9000, ge=1, le=65535)
+    secret_env: dict[str, str] = Field(default_factory=dict)
+    args: tuple[str, ...] | None = None
     config: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _refs(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_secret_refs(value)
+
+
+def _check_secret_refs(value: dict[str, str]) -> dict[str, str]:
+    for var, ref in value.items():
+        if not re.match(KEY_REF, ref):
+            raise ValueError(f"{var}: {ref!r} must be '<secret>/<key>', e.g. account-db/dsn")
+    return value
 
 
 class FeastRegistry(Strict):
     size: str = "5Gi"
-    storage_class: str | None = None
 
 
 class FeastBackup(Strict):
+    """The backup CronJob; its image is the application's ops runtime, at the bootstrap tag."""
+
     schedule: str = "0 3 * * *"
-    retention_days: int = Field(default=14, ge=1)
     secret: str
+    image: str = Field(min_length=1)
 
 
 class FeastSpec(Strict):
@@ -132,21 +171,25 @@ class UiSpec(Strict):
 
 
 class BootstrapJob(Strict):
-    secrets: tuple[str, ...] = ()
-    command: tuple[str, ...] = ()
+    """A post-install hook job of the chart; the secrets it reads by role."""
 
+    enabled: bool = True
+    database_secret: str | None = None  # config, accounts
+    risk_database_secret: str | None = None  # migrations
+    release_manifest_secret: str | None = None  # migrations
 
-class BootstrapActors(Strict):
-    admins: tuple[str, ...] = ()
-    directors: tuple[str, ...] = ()
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        names = (self.database_secret, self.risk_database_secret, self.release_manifest_secret)
+        return tuple(n for n in names if n)
 
 
 class BootstrapSpec(Strict):
     image: str = Field(min_length=1)
     service_account: str = "aether-bootstrap"
     working_dir: str = "/app"
-    actors: BootstrapActors = BootstrapActors()
-    jobs: dict[Literal["config", "account", "migrations"], BootstrapJob]
+    actor: str = Field(default="gitops-gen", min_length=1, description="MIGRATION_ACTOR")
+    jobs: dict[Literal["config", "accounts", "migrations"], BootstrapJob]
 
 
 class DependencySpec(Strict):
@@ -172,6 +215,32 @@ class KrakenSecrets(Strict):
     enabled: bool = True
     accounts: tuple[str, ...] = ()
     checksum: str = ""
+    base_path: str = "/var/run/secrets/kraken"
+
+
+class AccountAllowlists(Strict):
+    """The Secret holding the admin and director allow-lists, projected into every backend."""
+
+    secret: str
+    admin_key: str = "admins"
+    director_key: str = "directors"
+
+
+class ReleaseManifest(Strict):
+    """The release-manifest database every backend records releases in."""
+
+    secret: str
+    key: str = "dsn"
+    sslmode: str = "require"
+
+
+class ServiceAccounts(Strict):
+    """Service accounts the chart creates and binds: backends, pipelines, bootstrap jobs (the
+    chart has no service-account setting for Feast or the UI)."""
+
+    backend: str | None = None
+    pipelines: str | None = None
+    bootstrap: str | None = None
 
 
 class RuntimeSafety(Strict):
@@ -183,17 +252,35 @@ class Globals(Strict):
     tls: Tls = Tls()
     kraken_secrets: KrakenSecrets = KrakenSecrets()
     runtime_safety: RuntimeSafety = RuntimeSafety()
-    service_accounts: dict[str, str] = Field(default_factory=dict)
+    service_accounts: ServiceAccounts = ServiceAccounts()
+    account_allowlists: AccountAllowlists | None = None
+    release_manifest: ReleaseManifest | None = None
+    session_redis: str | None = Field(default=None, description="dependency of the sessions")
+
+
+class ChartSettings(Strict):
+    """How the platform chart is driven beyond the components (see README: the chart mapping)."""
+
+    # The chart's own default backends this platform does not run: switched off, or they would
+    # deploy from the chart's defaults (`latest` images).
+    disabled_backends: tuple[str, ...] = ()
+    # settings.yaml of the pipelines' shared ConfigMap; ${dep} is host:port, ${dep.host} the host.
+    pipeline_settings: str | None = None
 
 
 class PlatformInfo(Strict):
     name: str = Field(pattern=DNS_LABEL)
-    gitops_repo: str = Field(pattern=r"^(https://|ssh://|git@)")
+    # Argo CD accepts file:// too (a repository on its repo server's disk; also what the
+    # end-to-end tests serve).
+    gitops_repo: str = Field(pattern=GIT_URL)
     gitops_revision: str = "main"
-    app_repo: str = Field(pattern=r"^(https://|ssh://|git@)")
+    app_repo: str = Field(pattern=GIT_URL)
     chart_path: str = "deploy/helm/aether-platform"
     argocd_namespace: str = Field(default="argocd", pattern=DNS_LABEL)
     chart_repos: tuple[str, ...] = ()
+    # Where the sops-secrets-operator chart comes from (a mirror, or a local chart repository);
+    # the chart version stays the one this tool is built for.
+    secrets_operator_repo: str | None = Field(default=None, pattern=r"^(https?|oci)://")
 
 
 class Catalog(Strict):
@@ -201,6 +288,7 @@ class Catalog(Strict):
 
     platform: PlatformInfo
     globals: Globals = Globals()
+    chart: ChartSettings = ChartSettings()
     dependencies: dict[str, DependencySpec] = Field(default_factory=dict)
     services: dict[str, ServiceSpec] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSpec] = Field(default_factory=dict)

@@ -14,9 +14,10 @@ import jinja2
 import yaml
 
 from gitops_gen.errors import TemplateError
-from gitops_gen.model import ComponentKind, Environment, Platform
+from gitops_gen.model import Environment, Platform
 from gitops_gen.model.schema import Resources
 from gitops_gen.render import audit, layout, waves
+from gitops_gen.render.chart_values import platform_values
 from gitops_gen.render.templating import TEMPLATES_DIR, make_environment, render_template
 from gitops_gen.secrets.operator import OPERATOR, encrypted_manifests
 from gitops_gen.secrets.store import has_secrets
@@ -125,11 +126,7 @@ def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
         )
         for dep in env.dependencies
     ]
-    hpa_owned = tuple(
-        sorted(
-            w.name for w in env.workloads if w.hpa is not None and w.kind is not ComponentKind.UI
-        )
-    )
+    hpa_owned = tuple(sorted(w.name for w in env.workloads if w.hpa is not None))
     apps.append(
         _platform_chart_app(
             platform, env, "platform", platform_release(platform), waves.PLATFORM, hpa_owned
@@ -141,19 +138,13 @@ def application_specs(platform: Platform, env: Environment) -> list[AppSpec]:
                 name=f"{env.name}-{OPERATOR.name}",
                 component=OPERATOR.name,
                 wave=waves.OPERATORS,
-                repo_url=OPERATOR.repo_url,
+                repo_url=platform.catalog.platform.secrets_operator_repo or OPERATOR.repo_url,
                 chart=OPERATOR.chart,
                 target_revision=OPERATOR.version,
                 release_name=OPERATOR.name,
                 values_file=f"{values}/{OPERATOR.name}.yaml",
                 namespace=env.namespace,
             )
-        )
-    if platform.catalog.ui is not None:
-        ui = env.workload("ui")
-        ui_hpa = ("ui",) if ui is not None and ui.hpa is not None else ()
-        apps.append(
-            _platform_chart_app(platform, env, "ui", ui_release(platform), waves.UI, ui_hpa)
         )
     return sorted(apps, key=lambda a: (a.wave, a.name))
 
@@ -166,8 +157,11 @@ def _platform_chart_app(
     wave: int,
     hpa_deployments: tuple[str, ...],
 ) -> AppSpec:
-    """A release of the platform chart from the application repository at the env's revision
-    (the platform itself, and the UI as a second, later release of the same chart)."""
+    """The platform chart's release, from the application repository at the env's revision.
+
+    One release holds the UI too: the chart cannot switch its pipelines, bootstrap jobs or
+    managed Secrets off (`enabled | default true`), so a UI-only second release would render
+    those objects a second time (README: the chart mapping)."""
     info = platform.catalog.platform
     return AppSpec(
         name=f"{env.name}-{release}",
@@ -188,7 +182,7 @@ def source_repos(platform: Platform, env: Environment) -> list[str]:
     repos = {info.gitops_repo, info.app_repo, *info.chart_repos}
     repos.update(dep.spec.repo_url for dep in env.dependencies)
     if has_secrets(platform.root, env.name):
-        repos.add(OPERATOR.repo_url)
+        repos.add(info.secrets_operator_repo or OPERATOR.repo_url)
     return sorted(repos)
 
 
@@ -246,24 +240,19 @@ def _render_environment(
             render_template(jinja, "dependency-values.yaml.j2", {**common, "dependency": dep}),
             "dependency-values.yaml.j2",
         )
-    platform_context = _platform_values_context(platform, env)
     files[f"{values_dir}/{platform_release(platform)}.yaml"] = _checked(
         render_template(
             jinja,
             "platform-values.yaml.j2",
-            {**common, **platform_context, "only_ui": False, "release": platform_release(platform)},
+            {
+                **common,
+                "chart_path": platform.catalog.platform.chart_path,
+                "values": platform_values(platform, env).values,
+                "release": platform_release(platform),
+            },
         ),
         "platform-values.yaml.j2",
     )
-    if platform.catalog.ui is not None:
-        files[f"{values_dir}/{ui_release(platform)}.yaml"] = _checked(
-            render_template(
-                jinja,
-                "platform-values.yaml.j2",
-                {**common, **platform_context, "only_ui": True, "release": ui_release(platform)},
-            ),
-            "platform-values.yaml.j2",
-        )
     if has_secrets(platform.root, env.name):
         app_names.append(_render_secrets(jinja, platform, env, common, files))
     return files, tuple(sorted(app_names))
@@ -318,35 +307,8 @@ def platform_release(platform: Platform) -> str:
     return f"{platform.name}-platform"
 
 
-def ui_release(platform: Platform) -> str:
-    return f"{platform.name}-ui"
-
-
 def project_name(platform: Platform, env: Environment) -> str:
     return f"{platform.name}-{env.name}"
-
-
-def _platform_values_context(platform: Platform, env: Environment) -> dict[str, Any]:
-    ui = env.workload("ui")
-    api_base = ""
-    if ui is not None and platform.catalog.ui is not None:
-        api = env.workload(platform.catalog.ui.api_service)
-        api_base = f"https://{api.host}" if api is not None and api.host else ""
-    feast = env.workload("feast")
-    redis_host = ""
-    if feast is not None and platform.catalog.feast is not None:
-        dep = next(d for d in env.dependencies if d.name == platform.catalog.feast.redis_dependency)
-        redis_host = dep.dns_name
-    return {
-        "chart_path": platform.catalog.platform.chart_path,
-        "services": env.workloads_of(ComponentKind.SERVICE),
-        "pipelines": env.workloads_of(ComponentKind.PIPELINE),
-        "feast": feast,
-        "ui": ui,
-        "bootstrap": env.workload("bootstrap"),
-        "ui_api_base_url": api_base,
-        "feast_redis_host": redis_host,
-    }
 
 
 def _render_root(jinja: jinja2.Environment, platform: Platform, cluster: str) -> str:

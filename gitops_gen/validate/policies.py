@@ -128,29 +128,44 @@ def ingress_hosts(platform: Platform, env: Environment, rendered: Rendered) -> l
     return findings
 
 
+def _referenced_secrets(doc: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Secret names in the chart's values shapes: envFrom/secretRef, env/secretKeyRef, volume
+    secrets, and the chart's own *Secret / secretName keys."""
+    for key_path, value in _walk(doc):
+        if not isinstance(value, str):
+            continue
+        last = key_path[-1]
+        parent = key_path[-2] if len(key_path) > 1 else ""
+        if (
+            (last == "name" and parent in {"secretRef", "secretKeyRef"})
+            or last in {"secretName", "databaseSecretName", "objectStoreSecret"}
+            or last.endswith("Secret")
+            or (last == "name" and parent.endswith("Secret"))
+        ):
+            yield key_path, value
+
+
 def secret_references(platform: Platform, env: Environment, rendered: Rendered) -> list[Finding]:
     known = {s.name for s in env.required_secrets}
+    # TLS Secrets of ingresses are minted by cert-manager, not kept in secrets/.
     findings = []
     for path, doc in _values_docs(rendered):
-        for key_path, value in _walk(doc):
-            if key_path[-1] == "existingSecrets" and isinstance(value, list):
-                names = [str(v) for v in value]
-            elif key_path[-1] == "existingSecret" and isinstance(value, str):
-                names = [value]
-            else:
+        if not path.endswith(f"/{platform.name}-platform.yaml"):
+            continue  # the dependencies' values name their own Secrets (checked by their charts)
+        for key_path, name in _referenced_secrets(doc):
+            if key_path[-1] == "tlsSecret":
                 continue
-            for name in names:
-                if name not in known:
-                    findings.append(
-                        Finding(
-                            env.name,
-                            "POL005",
-                            f"{path}: {'.'.join(key_path)}",
-                            f"secret {name} is referenced but not in the secrets catalog "
-                            "(environments/platform.yaml: secrets); add it there or fix "
-                            "the reference",
-                        )
+            if name not in known:
+                findings.append(
+                    Finding(
+                        env.name,
+                        "POL005",
+                        f"{path}: {'.'.join(key_path)}",
+                        f"secret {name} is referenced but not in the secrets catalog "
+                        "(environments/platform.yaml: secrets); add it there or fix "
+                        "the reference",
                     )
+                )
     return findings
 
 
@@ -164,12 +179,7 @@ def _applications(rendered: Rendered) -> list[tuple[str, dict[str, Any]]]:
 
 def sync_order(platform: Platform, env: Environment, rendered: Rendered) -> list[Finding]:
     dependencies = {d.name for d in env.dependencies}
-    stages: dict[str, list[tuple[int, str]]] = {
-        "dependencies": [],
-        "secrets": [],
-        "platform": [],
-        "ui": [],
-    }
+    stages: dict[str, list[tuple[int, str]]] = {"secrets": [], "dependencies": [], "platform": []}
     for path, doc in _applications(rendered):
         labels = (doc.get("metadata") or {}).get("labels") or {}
         component = labels.get(LABEL_COMPONENT, "")
@@ -182,7 +192,8 @@ def sync_order(platform: Platform, env: Environment, rendered: Rendered) -> list
             stages["dependencies"].append((wave, path))
         elif component in stages:
             stages[component].append((wave, path))
-    order = ["dependencies", "secrets", "platform", "ui"]
+    # Secrets first: the dependencies' credentials are pinned to sops-managed Secrets.
+    order = ["secrets", "dependencies", "platform"]
     findings = []
     for earlier_index, earlier in enumerate(order):
         for later in order[earlier_index + 1 :]:
@@ -196,7 +207,7 @@ def sync_order(platform: Platform, env: Environment, rendered: Rendered) -> list
                                 path_b,
                                 f"{later} syncs in wave {wave_b}, not after {earlier} "
                                 f"({path_a}, wave {wave_a}); the install order is "
-                                "dependencies, secrets, platform, UI",
+                                "secrets, dependencies, platform (with the UI)",
                             )
                         )
     return findings
@@ -262,7 +273,11 @@ POLICIES: tuple[Policy, ...] = (
         "every secret referenced in values exists in the secrets catalog",
         secret_references,
     ),
-    Policy("POL006", "dependencies sync before secrets, the platform and the UI", sync_order),
+    Policy(
+        "POL006",
+        "secrets sync before the dependencies, dependencies before the platform",
+        sync_order,
+    ),
     Policy(
         "POL007",
         "each AppProject admits only its own environment's destination",

@@ -1,1 +1,11 @@
-"""The test environment: one module per component the tests start (app repository, cluster, …)."""
+"""The test environment: real servers the tests, benchmarks and `make cluster` run against.
+
+One module per component, each with build/find → start → ready → stop:
+
+* ``kube.py`` — etcd, kube-apiserver and kube-controller-manager (the control plane);
+* ``apprepo.py`` — the application repository holding the stand-in platform chart;
+* ``gobuild.py`` — building pinned Go programs from the Go module proxy into the cache;
+* ``process.py`` — starting, probing and always stopping server processes.
+
+Command line: ``python -m tests.testenv build|run`` (``--help`` lists the options).
+"""

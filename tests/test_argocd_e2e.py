@@ -1,0 +1,208 @@
+"""End to end on a real Argo CD v3.2.11: the rendered repository syncs, and drift agrees.
+
+One world per module (tests/argocd_e2e_support.py): a control plane, Argo CD, and the local
+GitOps, app and chart repositories. The tests run in file order and build on each other's
+state, as a user's day would: sync, audit, promote, turn auto-sync off and drift, lose the chart
+repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.argocd_e2e_support import NAMESPACES, PLATFORM_TAG, World, patch, world
+from tests.helpers import git, run_cli
+from tests.testenv import gitserver
+
+pytestmark = [pytest.mark.cluster, pytest.mark.argocd, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as env:
+        # Module scope runs before the per-test isolation: give git an identity of its own.
+        for name, value in {
+            "GIT_AUTHOR_NAME": "E2E Author",
+            "GIT_AUTHOR_EMAIL": "e2e@example.com",
+            "GIT_COMMITTER_NAME": "E2E Committer",
+            "GIT_COMMITTER_EMAIL": "e2e@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }.items():
+            env.setenv(name, value)
+        env.delenv("KUBECONFIG", raising=False)
+        with world(tmp_path_factory.mktemp("argocd-e2e")) as w:
+            w.apply_root("dev")
+            w.apply_root("staging")
+            yield w
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _rules(findings: list[dict[str, Any]]) -> list[str]:
+    return sorted(f"{f['rule']} {f['ref']['kind']} {f['ref']['name']}" for f in findings)
+
+
+def test_every_dev_application_syncs_with_waves_in_order(e2e: World) -> None:
+    e2e.wait_synced("dev")
+    waves = e2e.waves("dev")
+    apps = {name: e2e.argo.application(name) or {} for name in waves}
+    for earlier, early_wave in waves.items():
+        history = (apps[earlier].get("status") or {}).get("history") or []
+        assert history, f"{earlier} was never deployed:\n{e2e.describe()}"
+        deployed = _time(history[0]["deployedAt"])
+        for later, late_wave in waves.items():
+            if late_wave > early_wave:
+                created = _time(apps[later]["metadata"]["creationTimestamp"])
+                assert created >= deployed, (
+                    f"{later} (wave {late_wave}) was created at {created}, before {earlier} "
+                    f"(wave {early_wave}) was deployed at {deployed}"
+                )
+
+
+def test_drift_on_the_synced_state_is_clean(e2e: World) -> None:
+    e2e.wait_synced("dev")
+    # No sops-secrets-operator runs in the test cluster: the test creates the Secrets it would.
+    e2e.play_operator("dev")
+    code, findings, output = e2e.drift("dev")
+    assert (code, _rules(findings)) == (0, []), output
+
+
+def test_tags_branches_and_shas_are_never_behind(e2e: World) -> None:
+    """dev pins the platform by tag, staging by commit SHA, the GitOps repo is a branch."""
+    e2e.wait_synced("staging")
+    e2e.play_operator("staging")
+    platform = e2e.status("dev-aether-platform")["sync"]
+    # Argo CD records the commit the tag resolved to; drift must not compare it with the tag.
+    assert platform["revisions"][0] == e2e.app.head
+    assert platform["comparedTo"]["sources"][0]["targetRevision"] == PLATFORM_TAG
+    assert e2e.status("staging-aether-platform")["sync"]["revisions"][0] == e2e.app.head
+    for env in ("dev", "staging"):
+        code, findings, output = e2e.drift(env)
+        assert [f for f in findings if f["rule"] == "argo/revision-behind"] == [], output
+        assert code == 0, output
+
+
+def test_promotion_synced_by_argo_cd_has_no_revision_finding(e2e: World) -> None:
+    result = run_cli("promote", "dev", "staging", "-o", "json", repo=e2e.work)
+    assert result.exit_code == 0, result.output
+    branch = next(
+        line.split()[-1]
+        for line in git(e2e.work, "branch", "--list", "promote/*").splitlines()
+        if line.strip()
+    )
+    git(e2e.work, "merge", "-q", "--no-edit", branch)
+    pushed = gitserver.push(e2e.work)
+    e2e.refresh_all()
+
+    def promoted() -> bool:
+        sync = e2e.status("staging-aether-platform").get("sync") or {}
+        compared = (sync.get("comparedTo") or {}).get("sources") or [{}]
+        return compared[0].get("targetRevision") == PLATFORM_TAG and e2e.synced(
+            e2e.app_names("staging")
+        )
+
+    e2e.wait("staging synced at the promoted revision", promoted)
+    root = e2e.status("staging-eu1-root")["sync"]
+    assert root["revision"] == pushed
+    code, findings, output = e2e.drift("staging")
+    assert [f for f in findings if f["rule"].startswith("argo/revision")] == [], output
+    assert code == 0, output
+
+
+def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
+    e2e.edit(
+        "environments/dev.yaml",
+        lambda text: text.replace(
+            "sync: {automated: true, prune: true, selfHeal: true}",
+            "sync: {automated: false, prune: true, selfHeal: true}",
+        ),
+        "dev: auto-sync off",
+    )
+    e2e.refresh_all()
+
+    def manual() -> bool:
+        app = e2e.argo.application("dev-redis") or {}
+        return "automated" not in ((app.get("spec") or {}).get("syncPolicy") or {})
+
+    e2e.wait("dev Applications without automated sync", manual)
+    namespace = NAMESPACES["dev"]
+    patch(
+        e2e,
+        f"/api/v1/namespaces/{namespace}/configmaps/redis-standin",
+        {"data": {"architecture": "replication"}},
+    )
+    e2e.cluster.request("DELETE", f"/api/v1/namespaces/{namespace}/services/kafka")
+    injected = {("ConfigMap", "redis-standin"): "dev-redis", ("Service", "kafka"): "dev-kafka"}
+    for app in set(injected.values()):
+        e2e.argo.refresh(app)
+
+    def argo_sees_it() -> bool:
+        seen = set()
+        for app in set(injected.values()):
+            status = e2e.status(app)
+            for resource in status.get("resources") or []:
+                if resource.get("status") == "OutOfSync":
+                    seen.add((resource["kind"], resource["name"]))
+        return set(injected) <= seen
+
+    e2e.wait("Argo CD marking the injected resources OutOfSync", argo_sees_it)
+    code, findings, output = e2e.drift("dev")
+    assert code == 1, output
+    for (kind, name), app in injected.items():
+        about = [
+            f
+            for f in findings
+            if f["ref"]["kind"] == kind
+            and f["ref"]["name"] == name
+            and f["rule"].startswith("drift/")
+        ]
+        assert len(about) == 1, f"{kind} {name}: expected one finding, got {about}\n{output}"
+        out_of_sync = [
+            f for f in findings if f["rule"] == "argo/out-of-sync" and f["ref"]["name"] == app
+        ]
+        assert len(out_of_sync) == 1, output
+        assert any(name in r for r in out_of_sync[0]["live"]["resources"]), output
+    unexpected = [
+        f
+        for f in findings
+        if f["rule"] not in ("argo/out-of-sync",)
+        and (f["ref"]["kind"], f["ref"]["name"]) not in injected
+    ]
+    assert unexpected == [], output
+
+
+def test_unreachable_chart_repository_is_a_comparison_error(e2e: World) -> None:
+    port = e2e.charts.port
+    e2e.charts.stop()
+    try:
+        e2e.argo.refresh("dev-nats", hard=True)
+
+        def failing() -> bool:
+            conditions = e2e.status("dev-nats").get("conditions") or []
+            return any(c.get("type") == "ComparisonError" for c in conditions)
+
+        e2e.wait("dev-nats to report a ComparisonError", failing)
+        (condition,) = [
+            c for c in e2e.status("dev-nats")["conditions"] if c["type"] == "ComparisonError"
+        ]
+        code, findings, output = e2e.drift("dev")
+        errors = [f for f in findings if f["rule"] == "argo/comparison-error"]
+        assert [f["ref"]["name"] for f in errors if f["ref"]["name"] == "dev-nats"], output
+        (nats,) = [f for f in errors if f["ref"]["name"] == "dev-nats"]
+        assert condition["message"] in nats["message"], output
+        assert str(port) in nats["message"], output
+        assert code == 1, output
+    finally:
+        e2e.charts.start(port=port)
+
+
+def test_environment_copy_is_what_validate_accepts(e2e: World, tmp_path: Path) -> None:
+    result = run_cli("validate", "dev", "staging", repo=e2e.work)
+    assert result.exit_code == 0, result.output
