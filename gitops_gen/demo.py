@@ -18,6 +18,7 @@ from gitops_gen.promote import dry_run_report
 from gitops_gen.render import apply_plan, plan_render
 from gitops_gen.secrets import secrets_summary
 from gitops_gen.validate import validate_platform
+from gitops_gen.validate.findings import Severity
 
 
 def run(root: Path, console: Console) -> int:
@@ -65,7 +66,7 @@ def run(root: Path, console: Console) -> int:
     console.rule("dry-run promotion staging -> prod (nothing is written)")
     # markup=False: the body holds [brackets] and Markdown that rich must print verbatim
     console.print(dry_run_report(root, "staging", "prod"), markup=False)
-    return 1 if findings else 0
+    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
 def main() -> None:

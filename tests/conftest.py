@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import copy_aether
+from tests.testenv.apprepo import seed_chart_cache
 
 pytest_plugins = ["tests.cluster_fixtures", "tests.secrets_fixtures"]
 
@@ -50,6 +51,10 @@ def isolated_env(
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    # The platform chart the embedded environments pin (github, no network in tests) is the
+    # stand-in, already in a per-test chart cache; validate reads it offline.
+    monkeypatch.setenv("GITOPS_GEN_CHART_CACHE", str(home / "chart-cache"))
+    seed_chart_cache()
     yield home
 
 

@@ -25,7 +25,7 @@ def test_untouched_lines_are_byte_identical() -> None:
     changes = [
         FieldChange(("services", "risk-service"), "tag", "2.14.0"),
         FieldChange(("dependencies", "kafka"), "chart", "31.1.0"),
-        FieldChange(("platform",), "revision", "v2.14.0"),
+        FieldChange(("platform",), "revision", "d8a560b9d8fd7d10afaad6255496872ed4a22f41"),
         FieldChange(("ui",), "tag", "2.14.0"),
     ]
     after = apply_changes(text, changes, "prod.yaml")
@@ -39,9 +39,9 @@ def test_untouched_lines_are_byte_identical() -> None:
     ]
     new = after.splitlines(keepends=True)
     # quoting, flow style, the comment on the line, and the rest of the mapping are kept
-    assert (
-        new[changed[0]]
-        == "platform: {revision: v2.14.0} # app-repo revision holding deploy/helm/aether-platform\n"
+    assert new[changed[0]] == (
+        "platform: {revision: d8a560b9d8fd7d10afaad6255496872ed4a22f41} # app-repo commit (the "
+        "repo has no tags) holding deploy/helm/aether-platform\n"
     )
     assert new[changed[2]] == '  risk-service: {tag: "2.14.0", hpa: {min: 3, max: 10}}\n'
 

@@ -13,6 +13,7 @@ from gitops_gen.model import load_platform
 from gitops_gen.promote.body import BODY_CAP, plan_from_body, render_body
 from gitops_gen.promote.diffing import AppDiff
 from gitops_gen.promote.plan import PromotionPlan, is_mutable, plan_promotion
+from tests.helpers import copy_aether
 from tests.promote_helpers import set_in_file
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -23,12 +24,20 @@ def platform():  # type: ignore[no-untyped-def]
     return load_platform(PROJECT)
 
 
-def test_plan_moves_versions_and_nothing_else(platform) -> None:  # type: ignore[no-untyped-def]
+PINNED = "1ef53dd38e6d2116d669161582201ba087d8119f"  # the app repository has no tags
+NEWER = "d8a560b9d8fd7d10afaad6255496872ed4a22f41"
+
+
+def test_plan_moves_versions_and_nothing_else(tmp_path: Path) -> None:
+    repo = copy_aether(tmp_path / "repo")
+    staging = repo / "environments/staging.yaml"
+    staging.write_text(staging.read_text().replace(PINNED, NEWER))
+    platform = load_platform(repo)
     plan = plan_promotion(platform.environment("staging"), platform.environment("prod"))
     moved = {m.component: (m.from_version, m.to_version) for m in plan.moves}
     assert moved["risk-service"] == ("2.13.2", "2.14.0")
     assert moved["kafka"] == ("31.0.0", "31.1.0")
-    assert moved["platform"] == ("v2.13.2", "v2.14.0")
+    assert moved["platform"] == (PINNED, NEWER)  # commit SHAs move like versions
     assert "feast" not in moved  # same version on both sides
     assert "redis" not in moved
     assert {m.kind for m in plan.moves} >= {"dependency", "platform", "service", "pipeline", "ui"}
@@ -83,6 +92,7 @@ def test_component_filter(platform) -> None:  # type: ignore[no-untyped-def]
         ({"tag": "2.14.0", "digest": None}, False),
         ({"revision": "HEAD"}, True),
         ({"revision": "v2.14.0"}, False),
+        ({"revision": PINNED}, False),  # a commit SHA, what the Aether environments pin
     ],
 )
 def test_mutable_references(fields: dict[str, str | None], mutable: bool) -> None:

@@ -77,14 +77,14 @@ RULE_CASES = [
         "prod",
         "POL004",
         "ingress host risk-api.aether.example.com is also used by "
-        "clusters/prod-eu1/values/prod/aether-platform.yaml: backends.risk-service.ingress.host; "
+        "clusters/prod-eu1/values/prod/aether-platform.yaml: backendServices.risk.ingress.host; "
         "hosts must be unique",
         id="duplicate-ingress-host",
     ),
     pytest.param(
         "templates/platform-values.yaml.j2",
-        "      host: {{ w.host | q }}",
-        '      host: {{ (w.name ~ ".example.org") | q }}',
+        "{{ values | toyaml(0) }}",
+        "{{ values | toyaml(0) }}\nextra:\n  ingress:\n    host: risk-service.example.org",
         "prod",
         "POL004",
         "ingress host risk-service.example.org is not under the environment's domain "
@@ -93,8 +93,8 @@ RULE_CASES = [
     ),
     pytest.param(
         "environments/platform.yaml",
-        "secrets: [behavior-service-database]",
-        "secrets: [behaviour-service-database]",
+        "secretEnv: {BEHAVIOR_DATABASE_URL: behavior-service-database/dsn}",
+        "secretEnv: {BEHAVIOR_DATABASE_URL: behaviour-service-database/dsn}",
         "prod",
         "POL005",
         "secret behaviour-service-database is referenced but not in the secrets catalog "
@@ -184,7 +184,10 @@ def test_list_rules(aether: Path) -> None:
     result = run_cli("validate", "--list-rules", repo=aether)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == [f"POL00{i}" for i in range(1, 8)]
+    assert [line.split()[0] for line in lines] == [
+        *(f"POL00{i}" for i in range(1, 8)),
+        *(f"CHART00{i}" for i in range(1, 4)),
+    ]
 
 
 def test_core_objects_are_checked_against_kubernetes_schemas() -> None:

@@ -12,6 +12,8 @@ from gitops_gen.context import AppContext
 from gitops_gen.errors import ExitCode
 from gitops_gen.model import load_platform
 from gitops_gen.validate import validate_platform
+from gitops_gen.validate.chart import RULES as CHART_RULES
+from gitops_gen.validate.findings import Severity
 from gitops_gen.validate.policies import POLICIES
 
 
@@ -27,12 +29,16 @@ def validate_command(
 
     Environment files against their schema; core Kubernetes objects against the Kubernetes
     schemas; Argo CD Applications and AppProjects for what Argo CD requires (project,
-    destination, sources, sync options, waves); and the platform policies (see --list-rules).
-    Exit 0 clean, 1 findings, 2 input error.
+    destination, sources, sync options, waves); the platform policies (see --list-rules); and
+    the platform values against the chart at platform.revision (fetched from platform.appRepo,
+    cached by commit): keys its values.schema.json rejects and keys its templates never read.
+    Exit 0 clean (warnings allowed), 1 error findings, 2 input error.
     """
     if list_rules:
         for policy in POLICIES:
             click.echo(f"{policy.id}  {policy.rule}")
+        for rule, text in CHART_RULES.items():
+            click.echo(f"{rule}  {text}")
         return
     platform = load_platform(app.root)
     selected = list(environments) or None
@@ -58,5 +64,6 @@ def validate_command(
         app.out.print(table)
     else:
         app.info(f"validated {', '.join(names)}: no findings")
-    if findings:
+    # Warnings (e.g. a chart that cannot be fetched) are shown but do not fail the run.
+    if any(f.severity is Severity.ERROR for f in findings):
         raise click.exceptions.Exit(ExitCode.FINDINGS)

@@ -243,6 +243,10 @@ def platform_values(platform: Platform, env: Environment) -> ChartValues:
         origin(("feast",), CATALOG, "feast")
         origin(("feast", "image", "tag"), ENV, "feast", "tag")
         origin(("feast", "backup", "image", "tag"), ENV, "bootstrap", "tag")
+        origin(("feast", "registry"), CATALOG, "feast", "registry")
+        origin(("feast", "backup"), CATALOG, "feast", "backup")
+        origin(("feast", "redis"), CATALOG, "feast", "redisDependency")
+        origin(("feast", "offlineStoreSecret"), CATALOG, "feast", "offlineStoreSecret")
     else:
         values["feast"] = {"enabled": False}
 
@@ -365,7 +369,32 @@ def _feast(feast: Workload, env: Environment, bootstrap: Workload | None) -> dic
     }
     if redis is not None:
         out["redis"] = {"host": redis.dns_name, "port": redis.spec.port}
+    # The chart reads feast.config.name with no default map (a nil pointer without it), and its
+    # built-in feature_store.yaml points the online store at `redis:6379`.
+    out["config"] = {"name": "feast-config", "featureStore": _feature_store(env, redis)}
     return out
+
+
+def _feature_store(env: Environment, redis: Dependency | None) -> str:
+    online = f"{redis.dns_name}:{redis.spec.port}" if redis is not None else "redis:6379"
+    offline = _dependency(env, "timescaledb")
+    host = offline.dns_name if offline is not None else "timescaledb"
+    return (
+        "project: kraken-risk\n"
+        "registry: sqlite:////data/registry.db\n"
+        "provider: kubernetes\n"
+        "online_store:\n"
+        "  type: redis\n"
+        f"  connection_string: {online}\n"
+        "offline_store:\n"
+        "  type: postgres\n"
+        f"  host: ${{FEAST_OFFLINE_HOST:-{host}}}\n"
+        "  port: ${FEAST_OFFLINE_PORT:-5432}\n"
+        "  database: ${FEAST_OFFLINE_DB:-marketdata}\n"
+        "  db_schema: ${FEAST_OFFLINE_SCHEMA:-feast}\n"
+        "  user: ${FEAST_OFFLINE_USER}\n"
+        "  password: ${FEAST_OFFLINE_PASSWORD}\n"
+    )
 
 
 def _ui(ui: Workload, platform: Platform, env: Environment) -> dict[str, Any]:

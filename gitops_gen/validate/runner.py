@@ -12,6 +12,7 @@ from gitops_gen.render import plan_render
 from gitops_gen.render.layout import root_app_file
 from gitops_gen.secrets.operator import UnencryptedSecretError
 from gitops_gen.validate.argo import ARGO_API_VERSION, check_argo_object
+from gitops_gen.validate.chart import validate_chart_values
 from gitops_gen.validate.findings import Finding
 from gitops_gen.validate.kube import is_core_object, validate_core
 from gitops_gen.validate.policies import POLICIES
@@ -46,6 +47,7 @@ def validate_platform(
                     findings.extend(_check_object(env_name, path, doc))
         for policy in POLICIES:
             findings.extend(policy.check(platform, env, rendered))
+        findings.extend(validate_chart_values(platform, env))
     findings.extend(validate_secrets(platform, plan.environments))
     return sorted(set(findings))
 

@@ -61,3 +61,22 @@ def make_app_repo(
         _git(path, "tag", tag)
     head = _git(path, "rev-parse", "HEAD")
     return AppRepo(path=path, url=path.resolve().as_uri(), head=head)
+
+
+# The app repository and commit the embedded environments pin (the real chart's interface the
+# stand-in reproduces).
+UPSTREAM_URL = "https://github.com/CMS-InfoSec/Aether_2.git"
+UPSTREAM_COMMIT = "1ef53dd38e6d2116d669161582201ba087d8119f"
+
+
+def seed_chart_cache(
+    url: str = UPSTREAM_URL, commit: str = UPSTREAM_COMMIT, *, chart_src: Path = STANDIN_CHART
+) -> Path:
+    """Put ``chart_src`` in the chart cache as ``url`` at ``commit`` (what a fetch leaves), so
+    validate reads it offline. The cache folder comes from $GITOPS_GEN_CHART_CACHE."""
+    from gitops_gen.chart.fetch import repo_cache_dir
+
+    target = repo_cache_dir(url) / commit / CHART_PATH
+    if not (target / "Chart.yaml").is_file():
+        shutil.copytree(chart_src, target, dirs_exist_ok=True)
+    return target
