@@ -73,10 +73,12 @@ def test_drift_hydrate_catches_a_hand_edited_image_with_argo_cd_absent(
                 *sources.args(), repo=repo,
             )  # fmt: skip
 
+        # Argo CD is absent: its layer says so (no Application was ever reconciled), and that
+        # is all; every workload object hydrated from the Applications matches the cluster
         clean = audit()
-        assert clean.exit_code == 0, clean.output
+        assert clean.exit_code == 1, clean.output
         report = json.loads(clean.stdout)
-        assert report["summary"]["findings"] == 0
+        assert {f["rule"] for f in report["findings"]} == {"argo/not-reconciled"}
         audited = {(o["app"], o["ref"]["kind"], o["ref"]["name"]) for o in report["objects"]}
         assert (f"{ENV}-aether-platform", "Deployment", "aether-2-ui") in audited
         assert (f"{ENV}-kafka", "Service", "kafka") in audited
@@ -108,8 +110,9 @@ def test_drift_hydrate_catches_a_hand_edited_image_with_argo_cd_absent(
         drifted = audit()
         assert drifted.exit_code == 1, drifted.output
         findings = json.loads(drifted.stdout)["findings"]
-        image = [f for f in findings if str(f["path"]).endswith("/image")]
-        assert len(image) == 1, findings
+        image = [f for f in findings if f["rule"] != "argo/not-reconciled"]
+        assert len(image) == 1, image
+        assert str(image[0]["path"]).endswith("/image")
         assert image[0]["app"] == f"{ENV}-aether-platform"
         assert image[0]["ref"]["kind"] == "Deployment"
         assert image[0]["ref"]["name"] == "aether-2-ui"
@@ -117,7 +120,9 @@ def test_drift_hydrate_catches_a_hand_edited_image_with_argo_cd_absent(
 
         # without --hydrate the same audit cannot see it (Argo CD is the only witness)
         plain = run_cli("drift", ENV, "--kubeconfig", str(kubeconfig), "-o", "json", repo=repo)
-        assert plain.exit_code == 0, plain.output
+        assert plain.exit_code == 1, plain.output
+        rules = {f["rule"] for f in json.loads(plain.stdout)["findings"]}
+        assert rules == {"argo/not-reconciled"}
     finally:
         for ns in (env.namespace, platform.catalog.platform.argocd_namespace):
             kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
