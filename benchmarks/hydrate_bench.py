@@ -5,8 +5,9 @@ stand-in dependency charts, the local app repository with the stand-in platform 
 copy of the Aether GitOps repository pinned to it, then times in-process:
 
 * hydrating every Application of dev, staging and prod with a cold chart cache, then warm;
-* ``promote staging prod --hydrated`` (the Aether environments' promotion: a chart bump and
-  image tags) end to end with a warm cache, body included; target <= 5 s.
+* ``promote staging prod --hydrated`` end to end with a warm cache, body included: the Aether
+  environments' promotion (a chart bump and image tags), with staging on a newer app-repository
+  commit and prod's hold lifted, so 21 components move; target <= 5 s.
 
 Run: ``python benchmarks/hydrate_bench.py`` (needs helm: ``make helm-bin``).
 """
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import os
 import platform as host
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +54,33 @@ def hydrate_all(repo: Path, url_map: dict[str, str]) -> tuple[float, int, int, l
     return time.perf_counter() - start, apps, objects, failed
 
 
+def twenty_one_components(repo: Path, app_repo: Path) -> None:
+    """staging on a second app-repository commit, prod's hold lifted: 21 components move."""
+    values = app_repo / "deploy/helm/aether-platform/values.yaml"
+    values.write_text(values.read_text() + "# a later chart commit\n")
+    git(app_repo, "commit", "-q", "-am", "chart: a later commit")
+    newer = git(app_repo, "rev-parse", "HEAD").strip()
+    staging = repo / "environments/staging.yaml"
+    staging.write_text(
+        re.sub(r"(?m)^platform: \{revision: [^}]+\}", f"platform: {{revision: {newer}}}",
+               staging.read_text())
+    )  # fmt: skip
+    prod = repo / "environments/prod.yaml"
+    prod.write_text(re.sub(r"(?m)^holds:\n(  .*\n)+", "", prod.read_text()))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "benchmark: 21 components to promote")
+    render = subprocess.run(
+        [sys.executable, "-m", "gitops_gen.cli", "--repo", str(repo), "render"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if render.returncode != 0:
+        raise SystemExit(f"render failed: {render.stderr}")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "benchmark: render")
+
+
 def main() -> int:
     ensure_helm()
     work = Path(tempfile.mkdtemp(prefix="hydrate-bench-", dir=PROJECT / ".venv"))
@@ -60,6 +90,7 @@ def main() -> int:
             repo = aether_copy(work / "aether", sources)
             os.environ["XDG_CACHE_HOME"] = str(work / "cache")
 
+            twenty_one_components(repo, sources.app_repo.path)
             cold, apps, objects, failed = hydrate_all(repo, url_map)
             warm_runs = [hydrate_all(repo, url_map)[0] for _ in range(RUNS)]
             setup = HydrationSetup(url_map=url_map)
@@ -78,7 +109,11 @@ def main() -> int:
 
     warm = statistics.median(warm_runs)
     promo = statistics.median(promo_runs)
-    print(f"machine: {host.machine()}, {os.cpu_count()} CPUs, Python {host.python_version()}")
+    load = os.getloadavg()[0]
+    print(
+        f"machine: {host.machine()}, {os.cpu_count()} CPUs, Python {host.python_version()}, "
+        f"load average {load:.1f}"
+    )
     print(f"hydrate dev+staging+prod ({apps} Applications, {objects} objects):")
     print(f"  cold cache: {cold:.2f} s")
     print(f"  warm cache: {warm:.2f} s (median of {RUNS})")
