@@ -35,7 +35,7 @@ NAMESPACES = {"dev": "aether", "staging": "aether-staging"}
 CLUSTERS = {"dev": "dev-eu1", "staging": "staging-eu1"}
 # Generous but bounded: a loaded 2-core machine syncs a wave in seconds, all of dev in about a
 # minute; these limits only decide how long a real failure takes to be reported.
-SYNC_TIMEOUT_S = 420.0
+SYNC_TIMEOUT_S = 600.0
 CHANGE_TIMEOUT_S = 240.0
 APPS = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
 

@@ -35,7 +35,7 @@ def _refused(root: Path, *args: str) -> str:
 
 def test_values_are_the_bytes_the_operator_would_write(repo: Path, dev_key: Path) -> None:
     values = value_source(load_platform(repo), dev_key).values("dev")
-    assert len(values) == 16
+    assert len(values) == 24  # the catalog, kraken-keys-* once per account
     revealed = run_cli(
         "secrets", "show", "dev", "fastapi-credentials", "--reveal", "-o", "json",
         "--identity", str(dev_key), repo=repo,

@@ -141,7 +141,7 @@ def _placeholder_secrets(env: Rendered) -> None:
 
 def test_rendered_sops_secrets_synced_give_no_findings(rendered: Rendered) -> None:
     names = sorted(o["metadata"]["name"] for o in rendered.sops_secrets())
-    assert len(names) == 16 and "fastapi-credentials" in names
+    assert len(names) == 24 and "fastapi-credentials" in names
     _placeholder_secrets(rendered)
     result = rendered.drift("-o", "json")
     assert result.exit_code == 0, result.output

@@ -276,7 +276,7 @@ def test_open_pr_on_github(
     assert request["path"] == "/repos/acme/aether-gitops/pulls"
     assert request["headers"]["Authorization"] == "Bearer ghp_secret_token_value"
     assert request["json"]["head"] == "pr1" and request["json"]["base"] == "main"
-    assert request["json"]["title"] == "promote(prod): 21 components from staging"
+    assert request["json"]["title"] == "promote(prod): 19 components from staging"
     assert "<!-- gitops-gen:plan" in request["json"]["body"]
     assert "ghp_secret_token_value" not in result.output
 

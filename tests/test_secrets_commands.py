@@ -152,7 +152,7 @@ def test_show_masks_values_and_list_reports_status(repo: Path) -> None:
     listed = run_cli("secrets", "list", "staging", "-o", "json", repo=repo)
     assert listed.exit_code == 0
     data = json.loads(listed.stdout)
-    assert len(data["secrets"]) == 16
+    assert len(data["secrets"]) == 24
     assert all(s["missingKeys"] == [] for s in data["secrets"])
     assert len(data["recipients"]) == 1
 
@@ -280,7 +280,7 @@ def test_render_copies_ciphertext_and_adds_the_operator(repo: Path) -> None:
         doc = yaml.safe_load((apps / f"{name}.yaml").read_text())
         return int(doc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
 
-    assert wave("sops-secrets-operator") < wave("kafka") < wave("secrets") < wave("platform")
+    assert wave("sops-secrets-operator") < wave("secrets") < wave("kafka") < wave("platform")
     secrets_app = yaml.safe_load((apps / "secrets.yaml").read_text())
     assert secrets_app["spec"]["source"]["path"] == "clusters/prod-eu1/secrets/prod"
     operator = yaml.safe_load((apps / "sops-secrets-operator.yaml").read_text())
@@ -353,7 +353,7 @@ def test_secrets_summary_for_the_demo(repo: Path) -> None:
     summary = secrets_summary(load_platform(repo))
     assert [s.environment for s in summary] == ["dev", "staging", "prod"]
     for env in summary:
-        assert env.present == 16
+        assert env.present == 24
         assert env.missing_secrets == ()
         assert env.missing_keys == ()
         assert len(env.recipients) == 1

@@ -203,7 +203,7 @@ def test_verify_catches_recipients_not_matching_the_rule(
     assert result.exit_code == 1
     findings = json.loads(result.stdout)["findings"]
     assert {f["rule"] for f in findings} == {"SEC005"}
-    assert len(findings) == 16
+    assert len(findings) == 24
     assert f"not encrypted for {other_key[1]}" in findings[0]["message"]
 
 

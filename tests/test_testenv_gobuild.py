@@ -71,3 +71,21 @@ def test_wrapper_go_mod_restates_the_dependencys_directives() -> None:
     assert "go 1.26.0\ngodebug default=go1.26\n" in text
     assert "\tk8s.io/kubernetes v1.37.2\n" in text
     assert "\tk8s.io/api => k8s.io/api v0.37.2\n" in text
+
+
+def test_argocd_wrapper_keeps_argo_cds_requires_and_replaces() -> None:
+    from tests.testenv.argocd import argocd_wrapper_go_mod
+
+    text = argocd_wrapper_go_mod(
+        "module github.com/argoproj/argo-cd/v3\n\ngo 1.25.5\n\nrequire (\n\tk8s.io/api v0.34.0\n)\n"
+        "\nreplace k8s.io/api => k8s.io/api v0.34.0\n",
+        module="gitops-gen.test/argocd-build",
+        version="v3.2.11",
+    )
+    assert "module gitops-gen.test/argocd-build\n" in text
+    assert "module github.com/argoproj/argo-cd/v3" not in text
+    assert "\tk8s.io/api v0.34.0\n" in text
+    assert "replace k8s.io/api => k8s.io/api v0.34.0" in text
+    assert text.rstrip().endswith("require github.com/argoproj/argo-cd/v3 v3.2.11")
+    parsed = gobuild.parse_go_mod(text)
+    assert [r.old for r in parsed.replaces] == ["k8s.io/api"]

@@ -290,10 +290,23 @@ def ensure_binaries(
 # Bootstrap objects
 # --------------------------------------------------------------------------------------------
 
-# The test cluster has no kubelet and no workload controllers, so a Deployment, StatefulSet or
-# Job never gets a status and Argo CD's built-in checks would call it Progressing forever. These
-# health checks stand in for a working node: a workload whose spec the API server accepted is
-# Healthy. Every other kind keeps Argo CD's own assessment.
+# The test cluster has no kubelet, no workload controllers, no ingress controller and no volume
+# provisioner, so these kinds never get a status and Argo CD's built-in checks would call them
+# Progressing forever (and wait forever on hook Jobs). These health checks stand in for a working
+# cluster: an object of these kinds that the API server accepted is Healthy. Every other kind
+# keeps Argo CD's own assessment.
+WORKLOAD_KINDS: Final = (
+    "apps_Deployment",
+    "apps_StatefulSet",
+    "apps_DaemonSet",
+    "apps_ReplicaSet",
+    "batch_Job",
+    "batch_CronJob",
+    "networking.k8s.io_Ingress",
+    "autoscaling_HorizontalPodAutoscaler",
+    "policy_PodDisruptionBudget",
+    "PersistentVolumeClaim",
+)
 _WORKLOAD_HEALTHY = """\
 hs = {}
 hs.status = "Healthy"
@@ -332,7 +345,7 @@ def bootstrap_objects(namespace: str, version: str = ARGO_CD_VERSION) -> list[di
     )
     data: dict[str, str] = dict(argocd_cm.get("data") or {})
     data["resource.customizations.health.argoproj.io_Application"] = _APPLICATION_HEALTH
-    for kind in ("apps_Deployment", "apps_StatefulSet", "apps_DaemonSet", "batch_Job"):
+    for kind in WORKLOAD_KINDS:
         data[f"resource.customizations.health.{kind}"] = _WORKLOAD_HEALTHY
     # Repositories need no registration: public (credential-less) URLs work as they are.
     data["timeout.reconciliation"] = f"{APP_RESYNC_S}s"
