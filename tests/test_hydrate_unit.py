@@ -106,7 +106,7 @@ def test_settle_namespaces_and_tracks_like_argo_cd() -> None:
     assert by_kind["ConfigMap"]["namespace"] == "aether"
     assert "namespace" not in by_kind["ClusterRole"]
     assert by_kind["ClusterRole"]["annotations"]["argocd.argoproj.io/tracking-id"] == (
-        "dev-app:rbac.authorization.k8s.io/ClusterRole:/reader"
+        "dev-app:rbac.authorization.k8s.io/ClusterRole:wrong/reader"
     )
     assert by_kind["ConfigMap"]["labels"]["app.kubernetes.io/instance"] == "dev-app"
 

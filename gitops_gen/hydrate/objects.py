@@ -118,23 +118,28 @@ def settle(
     for obj in objects:
         metadata = obj.setdefault("metadata", {})
         key = key_of(obj)
+        # Argo CD's repo server tracks before the controller knows the scope: the manifest's
+        # namespace, else the destination's, even for a cluster-scoped object; CRDs untracked
+        tracked_ns = key.namespace or namespace
         if (key.group, key.kind) in cluster_scoped:
             metadata.pop("namespace", None)
         elif not metadata.get("namespace") and namespace:
             metadata["namespace"] = namespace
-        key = key_of(obj)
-        if "annotation" in tracking:
-            annotations = metadata.get("annotations") or {}
-            annotations[TRACKING_ANNOTATION] = (
-                f"{app}:{key.group}/{key.kind}:{key.namespace}/{key.name}"
-            )
-            metadata["annotations"] = annotations
-        if "label" in tracking:
-            labels = metadata.get("labels") or {}
-            labels[INSTANCE_LABEL] = app
-            metadata["labels"] = labels
+        if (key.group, key.kind) != ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            _track(metadata, tracking, app, f"{app}:{key.group}/{key.kind}:{tracked_ns}/{key.name}")
         out.append(obj)
     return sorted(out, key=lambda o: _sort_key(key_of(o)))
+
+
+def _track(metadata: dict[str, Any], tracking: str, app: str, tracking_id: str) -> None:
+    if "annotation" in tracking:
+        annotations = metadata.get("annotations") or {}
+        annotations[TRACKING_ANNOTATION] = tracking_id
+        metadata["annotations"] = annotations
+    if "label" in tracking:
+        labels = metadata.get("labels") or {}
+        labels[INSTANCE_LABEL] = app
+        metadata["labels"] = labels
 
 
 def _sort_key(key: ObjectKey) -> tuple[str, str, str, str]:
