@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck unit k8s-bins argocd-bins cluster bench bench-promote bench-drift mutation docs clean
+.PHONY: venv demo test lint typecheck unit k8s-bins argocd-bins helm-bin cluster bench bench-promote bench-drift bench-hydrate mutation docs clean
 
 venv: $(STAMP)
 
@@ -36,7 +36,12 @@ k8s-bins: venv
 argocd-bins: venv
 	$(BIN)/python -m tests.testenv build --argocd
 
-unit: venv k8s-bins argocd-bins
+# helm alone (what hydrate, promote --hydrated and drift --hydrate run), the same build as
+# argocd-bins' helm, into ~/.cache/gitops-gen/helm/<version>/: about four minutes cold.
+helm-bin: venv
+	$(BIN)/python -c 'from tests.hydrate_support import ensure_helm; print(ensure_helm())'
+
+unit: venv k8s-bins argocd-bins helm-bin
 	$(BIN)/pytest
 
 # A real API server in the foreground for manual use: prints `export KUBECONFIG=…`, Ctrl-C stops it.
@@ -64,6 +69,10 @@ bench-drift: venv k8s-bins
 mutation: venv
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/python -m tests.mutation_scores
+
+# hydration of the three environments cold/warm and a 21-component promote --hydrated
+bench-hydrate: venv helm-bin
+	$(BIN)/python benchmarks/hydrate_bench.py
 
 clean:
 	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache

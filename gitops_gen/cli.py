@@ -35,6 +35,7 @@ COMMANDS = {
     "completion": "gitops_gen.commands.completion:completion_command",
     "doctor": "gitops_gen.commands.doctor:doctor_command",
     "env": "gitops_gen.commands.env:env_group",
+    "hydrate": "gitops_gen.commands.hydrate:hydrate_command",
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from gitops_gen.commands.hydrate import HydrationOptions, head_revision, hydration_options
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
@@ -21,6 +22,8 @@ from gitops_gen.drift.report_store import store_report
 from gitops_gen.drift.revisions import gitops_resolver
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
+from gitops_gen.hydrate import DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, hydrate_environment
+from gitops_gen.hydrate import audit as hydrated_audit
 from gitops_gen.model import Platform, load_platform
 from gitops_gen.output import json_to_yaml
 from gitops_gen.secrets import drift as secret_values
@@ -74,6 +77,13 @@ from gitops_gen.secrets import drift as secret_values
     is_flag=True,
     help="Also compare the required Secrets' values with the repository's (needs ENV's age key).",
 )
+@click.option(
+    "--hydrate",
+    is_flag=True,
+    help="Also hydrate every Application (helm template, as Argo CD) and audit its objects, "
+    "attributed to it: the workloads themselves, without Argo CD's verdict.",
+)
+@hydration_options
 @identity_option()
 @click.option(
     "--timeout",
@@ -119,6 +129,8 @@ def drift_command(
     server_side: bool,
     concurrency: int,
     decrypt: bool,
+    hydrate: bool,
+    hydration: HydrationOptions,
     identity: Path | None,
     timeout: float,
     deadline: float | None,
@@ -132,6 +144,10 @@ def drift_command(
     audit's own objects), the Applications' sync/health/revision status, the required Secrets'
     key names and orphans labelled as ours — or, with --manifests, any folder of manifests.
     One paginated LIST per (type, namespace). Exit 0 no drift, 1 drift, 2 error.
+
+    --hydrate also hydrates every Application (helm template, as Argo CD's repo server) and
+    audits its objects, attributed to it, with the cluster's kube and API versions; its
+    ignoreDifferences are honoured and the report says what Argo CD would not show.
 
     --decrypt decrypts secrets/ENV/ in memory with --identity (or $GITOPS_GEN_AGE_KEY_FILE) and
     compares values too; values are only ever shown masked.
@@ -151,6 +167,8 @@ def drift_command(
         state = desired_state.from_render(platform, env.name)
         if namespace is not None:
             raise InputError("--namespace only applies to --manifests")
+    if hydrate and manifests is not None:
+        raise InputError("--hydrate audits what render produces for ENV; drop --manifests")
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
     masker = Masker(load_mask_key(mask_key_file) if mask_key_file is not None else None)
@@ -166,7 +184,14 @@ def drift_command(
         _progress(app) as progress,
     ):
         options.progress = progress
+        hooks, not_hydrated = (
+            _hydrate(app, platform, env.name, state, cluster, hydration, options)
+            if hydrate
+            else (set(), [])
+        )
         result = run_audit(state, cluster, masker, options)
+        if hydrate:
+            result = hydrated_audit.explain(result, hooks)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
         texts = [
             json_to_yaml(render(result, "json", timestamp=stamp))
@@ -193,6 +218,12 @@ def drift_command(
             ) from None
     else:
         click.echo("\n".join(texts), nl=False)
+    for line in not_hydrated:
+        click.echo(f"error: {line}", err=True)
+    if not_hydrated:
+        raise ExternalToolError(
+            f"audit incomplete: {len(not_hydrated)} Application(s) could not be hydrated"
+        )
     if result.stopped:
         raise ExternalToolError(result.stopped)
     if result.errors:
@@ -206,6 +237,32 @@ def drift_command(
     )
     if result.drift and fail_on == "drift":
         raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+def _hydrate(
+    app: AppContext,
+    platform: Platform,
+    environment: str,
+    state: desired_state.DesiredState,
+    cluster: LiveCluster,
+    hydration: HydrationOptions,
+    options: AuditOptions,
+) -> tuple[set[tuple[str, ...]], list[str]]:
+    """Add the hydrated Applications to ``state``; the hooks among them, and the failures."""
+    explicit = hydration.settings.kube_version != DEFAULT_KUBE_VERSION or (
+        hydration.settings.api_versions != DEFAULT_API_VERSIONS
+    )
+    settings = hydrated_audit.cluster_settings(cluster, hydration.settings, explicit)
+    results = hydrate_environment(
+        platform,
+        environment,
+        revision=head_revision(app.root),
+        settings=settings,
+        fetcher=hydration.fetcher(),
+    )
+    options.ignored_notes = []
+    hooks = hydrated_audit.add_hydrated(state, [r for r in results if not r.error])
+    return hooks, [r.error for r in results if r.error]
 
 
 @contextmanager

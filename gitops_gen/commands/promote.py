@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from gitops_gen.commands.hydrate import HydrationOptions, hydration_options
 from gitops_gen.commands.options import output_option
 from gitops_gen.commands.promotion_output import check_pr_body, show_outcome
 from gitops_gen.context import AppContext
 from gitops_gen.errors import InputError
 from gitops_gen.promote import Options, promote
 from gitops_gen.promote.forge import FORGES
+from gitops_gen.promote.hydrated import HydrationSetup
 
 
 @click.command("promote")
@@ -48,6 +50,13 @@ from gitops_gen.promote.forge import FORGES
     type=click.Choice(FORGES),
     help="Open the pull request on the forge (token from GITHUB_TOKEN / GITLAB_TOKEN).",
 )
+@click.option(
+    "--hydrated",
+    is_flag=True,
+    help="Add 'Changes in the cluster': the changed Applications hydrated (helm template) "
+    "before and after, diffed object by object; the JSON plan lists the changed objects.",
+)
+@hydration_options
 @output_option()
 @click.pass_obj
 def promote_command(
@@ -63,6 +72,8 @@ def promote_command(
     remote: str | None,
     pr_body: Path | None,
     open_pr: str | None,
+    hydrated: bool,
+    hydration: HydrationOptions,
     output: str,
 ) -> None:
     """Promote the versions that passed SRC into DST as one commit on a new branch.
@@ -90,6 +101,7 @@ def promote_command(
         branch=branch,
         push=remote,
         open_pr=open_pr,
+        hydrated=HydrationSetup(hydration.settings, hydration.url_map) if hydrated else None,
     )
     outcome = promote(app.root, source, target, options, progress=app.detail)
     show_outcome(app, outcome, pr_body, output)

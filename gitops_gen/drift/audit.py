@@ -35,6 +35,7 @@ from gitops_gen.drift.orphans import orphan_findings
 from gitops_gen.drift.schema import KindSchema, SchemaSource
 from gitops_gen.drift.secrets import secret_findings
 from gitops_gen.drift.serverside import FIELD_MANAGER, project, shape, zero_storage
+from gitops_gen.hydrate.audit import ignored_note
 
 Identity = tuple[str, str, str, str]
 Scope = tuple[ResourceType, str | None]
@@ -51,6 +52,8 @@ class AuditOptions:
     expected_secret_values: Mapping[str, Mapping[str, bytes]] | None = None
     resolve_revision: argo.RevisionResolver | None = None
     progress: Progress | None = None
+    # drift --hydrate: differences ignoreDifferences hides are not drift, but are said here
+    ignored_notes: list[str] | None = None
 
 
 @dataclass
@@ -156,6 +159,7 @@ def run_audit(
                     expected_values=options.expected_secret_values,
                 )
             )
+    result.warnings.extend(options.ignored_notes or [])
     result.api_requests = cluster.requests
     result.lists = cluster.lists
     if cluster.stopped is not None:
@@ -463,18 +467,23 @@ def _audit_object(
     ignored = ignored_paths(
         ref, desired_obj, live_obj, app_rules, hpa_scaled=ref.identity in scaled
     )
+    diffs = compare_object(
+        ref,
+        desired_obj,
+        stripped,
+        schemas.lookup(ref),
+        projected=isinstance(dry_run, dict),
+        zero_stored=storage.lookup(item),
+    )
     findings = [
-        _finding(ref, diff, app, masker)
-        for diff in compare_object(
-            ref,
-            desired_obj,
-            stripped,
-            schemas.lookup(ref),
-            projected=isinstance(dry_run, dict),
-            zero_stored=storage.lookup(item),
-        )
-        if not is_ignored(diff.tokens, ignored)
+        _finding(ref, diff, app, masker) for diff in diffs if not is_ignored(diff.tokens, ignored)
     ]
+    if options.ignored_notes is not None:
+        options.ignored_notes.extend(
+            ignored_note(ref, pointer(diff.tokens), app)
+            for diff in diffs
+            if is_ignored(diff.tokens, ignored)
+        )
     if argo.is_application(ref):
         findings.extend(
             argo.status_findings(ref, desired_obj, live_obj, app, options.resolve_revision)

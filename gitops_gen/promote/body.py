@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from gitops_gen.errors import InputError
+from gitops_gen.hydrate.diff import ClusterChanges, markdown_section
 from gitops_gen.promote.diffing import AppDiff, FileChange
 from gitops_gen.promote.plan import PromotionPlan
 
@@ -37,6 +38,7 @@ def render_body(
     cap: int = BODY_CAP,
     full_diff_hint: str = "",
     files: Sequence[FileChange] = (),
+    cluster: ClusterChanges | None = None,
 ) -> str:
     head = [f"## {title(plan)}", ""]
     short = plan.source_commit[:12] if plan.source_commit else "working tree"
@@ -69,8 +71,15 @@ def render_body(
     tail = ["", plan_comment(plan), ""]
     fixed = "\n".join(head) + "\n" + "\n".join(tail)
     budget = cap - len(fixed) - 1
+    section = ""
+    if cluster is not None:
+        # the cluster's changes get what the rendered diffs leave, and never less than half
+        natural = len(diff_blocks(diffs, budget, full_diff_hint))
+        hint = f"{full_diff_hint} --hydrated" if full_diff_hint else ""
+        section = "\n" + markdown_section(cluster, max(budget - natural, budget // 2) - 1, hint)
+        budget -= len(section)
     blocks = diff_blocks(diffs, budget, full_diff_hint)
-    body = "\n".join(head) + "\n" + blocks + "\n".join(tail)
+    body = "\n".join(head) + "\n" + blocks + section + "\n".join(tail)
     if len(body) > cap:  # pragma: no cover - diff_blocks keeps to the budget
         raise AssertionError(f"body is {len(body)} characters, over the cap of {cap}")
     return body

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_gen.errors import InputError
+from gitops_gen.hydrate.diff import ObjectChange
 from gitops_gen.model import Component, ComponentKind, Environment
 from gitops_gen.model.loader import suggest
 from gitops_gen.model.schema import MUTABLE_TAGS
@@ -113,6 +114,8 @@ class PromotionPlan:
     base_commit: str = ""
     rollback_of: str = ""  # set for a rollback: the promotion id or commit restored
     extra: dict[str, Any] = field(default_factory=dict)
+    # the objects the promotion changes in the cluster (promote --hydrated); None: not hydrated
+    changed_objects: tuple[ObjectChange, ...] | None = None
 
     @property
     def empty(self) -> bool:
@@ -138,7 +141,11 @@ class PromotionPlan:
             "blocked": [m.to_json() for m in self.blocked],
             "warnings": list(self.warnings),
             "extra": self.extra,
-        }
+        } | (
+            {"changedObjects": [c.to_json() for c in self.changed_objects]}
+            if self.changed_objects is not None
+            else {}
+        )
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
@@ -166,6 +173,11 @@ class PromotionPlan:
             base_commit=str(data["target"]["baseCommit"]),
             rollback_of=str(data.get("rollbackOf", "")),
             extra=dict(data.get("extra", {})),
+            changed_objects=(
+                tuple(ObjectChange.from_json(c) for c in data["changedObjects"])
+                if "changedObjects" in data
+                else None
+            ),
         )
 
 

@@ -11,17 +11,19 @@ commit object and the branch are written. So what it prints is what the commit w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitops_gen.errors import ExternalToolError, GitopsGenError, InputError
 from gitops_gen.gitrepo import GitRepo, PushRejected
+from gitops_gen.hydrate.diff import ClusterChanges
 from gitops_gen.model import Environment, Platform, load_platform
-from gitops_gen.promote import forge
+from gitops_gen.promote import forge, hydrated
 from gitops_gen.promote.apply import Built, PromotionConflict, build_commit, build_in
 from gitops_gen.promote.body import render_body, title
-from gitops_gen.promote.diffing import FileChange
+from gitops_gen.promote.diffing import AppDiff, FileChange
+from gitops_gen.promote.hydrated import HydrationSetup
 from gitops_gen.promote.plan import (
     PromotionPlan,
     plan_promotion,
@@ -52,6 +54,8 @@ class Options:
     branch: str | None = None
     push: str | None = None
     open_pr: str | None = None
+    # set: add "Changes in the cluster" (hydrated, object-level diffs) to the body and plan
+    hydrated: HydrationSetup | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,16 @@ def promote(
         built = build_in(
             checked.repo, wt, checked.head, plan, committed, commit=not options.dry_run
         )
-    return finish(checked, built, options, branch, progress)
+        # hydrated from the tree the commit is built from, dry run or not: one path for both
+        changes = None
+        if options.hydrated is not None:
+            progress(f"hydrating the changed Applications of {plan.target}")
+            changes = hydrated.for_tree(
+                committed, checked.repo.root, built.plan, checked.head, wt,
+                _apps(built.diffs), options.hydrated,
+            )  # fmt: skip
+            built = replace(built, plan=replace(built.plan, changed_objects=changes.changes))
+    return finish(checked, built, options, branch, progress, changes, committed)
 
 
 def _count(plan: PromotionPlan) -> str:
@@ -217,7 +230,13 @@ def blocked_summary(plan: PromotionPlan) -> str:
 
 
 def finish(
-    checked: _Checked, built: Built, options: Options, branch: str, progress: Progress
+    checked: _Checked,
+    built: Built,
+    options: Options,
+    branch: str,
+    progress: Progress,
+    changes: ClusterChanges | None = None,
+    platform: Platform | None = None,
 ) -> Outcome:
     repo = checked.repo
     plan = built.plan
@@ -225,7 +244,7 @@ def finish(
         return Outcome(
             "dry-run",
             plan,
-            body=_body(built, branch),
+            body=_body(built, branch, changes),
             files=built.files,
             notes=checked.notes,
             message=f"{title(plan)}: dry run, no branch was created",
@@ -235,7 +254,7 @@ def finish(
     outcome = Outcome(
         "committed",
         plan,
-        body=_body(built, branch),
+        body=_body(built, branch, changes),
         branch=branch,
         commit=built.commit,
         files=built.files,
@@ -258,7 +277,15 @@ def finish(
         )
     if pushed.commit != built.commit:
         repo.move_branch(branch, pushed.commit, built.commit)
-    body = _body(pushed, branch)
+        if changes is not None and platform is not None and options.hydrated is not None:
+            # re-planned onto a moved remote: hydrate what is really pushed
+            base = pushed.plan.base_commit or checked.head
+            changes = hydrated.for_commits(
+                platform, repo.root, pushed.plan, base, pushed.commit,
+                _apps(pushed.diffs), options.hydrated,
+            )  # fmt: skip
+            pushed = replace(pushed, plan=replace(pushed.plan, changed_objects=changes.changes))
+    body = _body(pushed, branch, changes)
     outcome = replace(
         outcome,
         status="pushed",
@@ -323,11 +350,17 @@ def _push(
     )
 
 
-def _body(built: Built, branch: str) -> str:
+def _body(built: Built, branch: str, changes: ClusterChanges | None = None) -> str:
     plan = built.plan
     base = plan.base_commit[:12] if plan.base_commit else "HEAD"
     hint = f"gitops-gen diff --base {base} --head {branch} {plan.target}"
-    return render_body(plan, list(built.diffs), full_diff_hint=hint, files=built.files)
+    return render_body(
+        plan, list(built.diffs), full_diff_hint=hint, files=built.files, cluster=changes
+    )
+
+
+def _apps(diffs: Sequence[AppDiff]) -> list[str]:
+    return [d.application for d in diffs]
 
 
 __all__ = ["Options", "Outcome", "PromotionConflict", "promote"]
