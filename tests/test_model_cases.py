@@ -42,15 +42,16 @@ def _error(root: Path) -> str:
 def test_required_secrets_expand_per_kraken_account_in_name_order(root: Path) -> None:
     secrets = load_platform(root).environment("prod").required_secrets
     names = [s.name for s in secrets]
-    assert names == sorted(names) and len(names) == 16
+    assert names == sorted(names) and len(names) == 24
     kraken = [s for s in secrets if s.catalog_name == "kraken-keys-*"]
     assert [(s.name, s.keys) for s in kraken] == [
         ("kraken-keys-company", ("credentials.json",)),
-        ("kraken-keys-directors", ("credentials.json",)),
+        ("kraken-keys-director-1", ("credentials.json",)),
+        ("kraken-keys-director-2", ("credentials.json",)),
     ]
     _edit(root, CATALOG, "    enabled: true\n    accounts:", "    enabled: false\n    accounts:")
     names = [s.name for s in load_platform(root).environment("prod").required_secrets]
-    assert len(names) == 14 and not any(n.startswith("kraken-keys") for n in names)
+    assert len(names) == 21 and not any(n.startswith("kraken-keys") for n in names)
 
 
 def test_component_names_must_be_dns_labels(root: Path) -> None:

@@ -68,7 +68,8 @@ def _full_plan() -> PromotionPlan:
         held=(held,),
         blocked=(blocked,),
         warnings=("w1", "w2"),
-        forced=True,
+        skip_order=True,
+        allow_rolled_back=True,
         protected=True,
         promotion_id="0123456789ab",
         source_commit="a" * 40,
@@ -114,31 +115,31 @@ def test_order_and_component_names_are_checked(platform) -> None:  # type: ignor
         plan_promotion(dev, prod)
     assert str(skipped.value) == (
         "'prod' is promoted from 'staging', not from 'dev'; promote staging -> prod, or pass "
-        "--force to skip the order"
+        "--skip-order to promote out of order"
     )
     with pytest.raises(InputError) as backwards:
         plan_promotion(staging, dev)
     assert str(backwards.value) == (
         "'dev' is the start of the promotion chain (no promotedFrom), not from 'staging'; "
-        "promote into an environment promoted from it, or pass --force to skip the order"
+        "promote into an environment promoted from it, or pass --skip-order to promote out of order"
     )
-    forced = plan_promotion(dev, prod, force=True)
-    assert forced.forced and forced.warnings[0] == (
-        "--force: 'prod' is promoted from 'staging'; this promotion from 'dev' skips the order"
+    forced = plan_promotion(dev, prod, skip_order=True)
+    assert forced.skip_order and forced.warnings[0] == (
+        "--skip-order: 'prod' is promoted from 'staging'; this promotion from 'dev' skips the order"
     )
     with pytest.raises(InputError) as unknown:
         plan_promotion(staging, prod, components=["kafak"])
     assert str(unknown.value).startswith("unknown component 'kafak'; did you mean 'kafka'? ")
 
 
-def test_a_rolled_back_version_needs_force(platform) -> None:  # type: ignore[no-untyped-def]
+def test_a_rolled_back_version_needs_allow_rolled_back(platform) -> None:  # type: ignore[no-untyped-def]
     staging, prod = platform.environment("staging"), platform.environment("prod")
     rolled = {"kafka": ("31.1.0", "d" * 40)}
     plan = plan_promotion(staging, prod, components=["kafka"], rolled_back=rolled)
     assert plan.moves == ()
     (blocked,) = plan.blocked
     assert blocked.reason == (
-        f"'31.1.0' was rolled back in prod by {'d' * 12}; pass --force to promote it again"
+        f"rolled back in prod by {'d' * 12}; pass --allow-rolled-back to promote again"
     )
     assert f"kafka blocked: {blocked.reason}" in plan.warnings
     # another version than the one rolled back moves as usual
@@ -146,7 +147,9 @@ def test_a_rolled_back_version_needs_force(platform) -> None:  # type: ignore[no
         staging, prod, components=["kafka"], rolled_back={"kafka": ("30.0.0", "d" * 40)}
     )
     assert [m.component for m in plan.moves] == ["kafka"]
-    forced = plan_promotion(staging, prod, components=["kafka"], force=True, rolled_back=rolled)
+    forced = plan_promotion(
+        staging, prod, components=["kafka"], rolled_back=rolled, allow_rolled_back=True
+    )
     assert [m.component for m in forced.moves] == ["kafka"]
 
 
@@ -161,10 +164,11 @@ def test_a_mutable_tag_is_blocked_from_a_protected_environment_only(platform) ->
             components=tuple(component if c.name == "ui" else c for c in staging.components),
         )
         plan = plan_promotion(source, prod, components=["ui"])
-        assert not plan.forced and plan.moves == ()
+        assert not plan.skip_order and plan.moves == ()
         (blocked,) = plan.blocked
+        assert (blocked.to_version or "no tag") == shown
         assert blocked.reason == (
-            f"'{shown}' is a mutable reference; prod is protected and only takes immutable "
+            "a mutable reference; prod is protected and only takes immutable "
             "versions (a release tag or a digest)"
         )
         # nothing moves, so no "merge only after review" note

@@ -38,7 +38,7 @@ def _docs(files: dict[str, str], prefix: str) -> dict[str, dict[str, Any]]:
 def test_every_application_is_labelled_for_its_environment_and_component(root: Path) -> None:
     plan = plan_render(load_platform(root))
     apps = _docs(plan.files, "clusters/prod-eu1/apps/prod/")
-    assert len(apps) == 10  # 9 Applications and the AppProject
+    assert len(apps) == 9  # 8 Applications (the UI is part of the platform release) + AppProject
     names = []
     for path, doc in apps.items():
         labels = doc["metadata"]["labels"]
@@ -50,7 +50,7 @@ def test_every_application_is_labelled_for_its_environment_and_component(root: P
             assert labels["gitops-gen.io/component"], path
             assert doc["spec"]["project"] == "aether-prod", path
     assert sorted(names) == sorted(plan.applications["prod"])
-    assert "prod-aether-platform" in names and "prod-aether-ui" in names
+    assert "prod-aether-platform" in names and "prod-aether-ui" not in names
 
 
 def test_a_full_render_owns_clusters_and_a_partial_one_only_its_environment(root: Path) -> None:

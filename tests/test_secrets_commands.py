@@ -52,7 +52,7 @@ def _recipient_of(key: Path) -> str:
 
 
 def _two_dev_secrets(root: Path) -> None:
-    for secret, key in (("account-service-database", "dsn"), ("feast-offline-store", "dsn")):
+    for secret, key in (("account-service-database", "dsn"), ("behavior-service-database", "dsn")):
         run_cli("secrets", "set", "dev", secret, key, repo=root, stdin="postgresql://a", expect=0)
 
 
@@ -76,7 +76,7 @@ def test_keygen_adds_a_recipient_and_rekeys_existing_files(
     assert "re-keyed 2 files of dev" in result.stderr
     # either identity decrypts now, and the files are still sound
     assert _reveal(root, second, "account-service-database") == {"dsn": "postgresql://a"}
-    assert _reveal(root, first, "feast-offline-store") == {"dsn": "postgresql://a"}
+    assert _reveal(root, first, "behavior-service-database") == {"dsn": "postgresql://a"}
     rule = yaml.safe_load((root / ".sops.yaml").read_text())["creation_rules"][-1]
     assert rule["age"] == f"{_recipient_of(first)},{_recipient_of(second)}"
     run_cli("secrets", "verify", "dev", "-o", "json", repo=root, expect=1)  # 14 missing
@@ -85,7 +85,7 @@ def test_keygen_adds_a_recipient_and_rekeys_existing_files(
     )
     assert {s["name"] for s in statuses["secrets"] if s["file"]} == {
         "account-service-database",
-        "feast-offline-store",
+        "behavior-service-database",
     }
 
 
@@ -239,18 +239,18 @@ def test_rotate_removing_a_recipient_locks_its_key_out(
         expect=0,
     )
     old_recipient = _recipient_of(old_key)
-    before = (root / "secrets/dev/feast-offline-store.yaml").read_text()
+    before = (root / "secrets/dev/behavior-service-database.yaml").read_text()
     result = run_cli(
         "secrets", "rotate", "dev", "--remove-recipient", old_recipient,
         "--identity", str(new_key), repo=root, expect=0,
     )  # fmt: skip
     assert "rotated 2 files of dev" in result.stderr
-    after = (root / "secrets/dev/feast-offline-store.yaml").read_text()
+    after = (root / "secrets/dev/behavior-service-database.yaml").read_text()
     assert old_recipient in before and old_recipient not in after
     assert old_recipient not in (root / ".sops.yaml").read_text()
     # proof: the new key alone opens both files, with their values, and their MACs hold; the
     # only findings left are the secrets this fresh repository never had
-    for secret in ("account-service-database", "feast-offline-store"):
+    for secret in ("account-service-database", "behavior-service-database"):
         assert _reveal(root, new_key, secret) == {"dsn": "postgresql://a"}
     proof = run_cli(
         "secrets", "verify", "dev", "--decrypt-check", "--identity", str(new_key), "-o", "json",
@@ -259,10 +259,10 @@ def test_rotate_removing_a_recipient_locks_its_key_out(
     findings = json.loads(proof.stdout)["findings"]
     assert findings and {f["rule"] for f in findings} == {"SEC006"}, findings
     located = " ".join(f["location"] for f in findings)
-    assert "account-service-database" not in located and "feast-offline-store" not in located
+    assert "account-service-database" not in located and "behavior-service-database" not in located
     locked_out = run_cli(
-        "secrets", "show", "dev", "feast-offline-store", "--reveal", "--identity", str(old_key),
-        repo=root, expect=2,
+        "secrets", "show", "dev", "behavior-service-database", "--reveal",
+        "--identity", str(old_key), repo=root, expect=2,
     )  # fmt: skip
     assert "is not one of its recipients" in locked_out.stderr
 
