@@ -189,6 +189,7 @@ def test_list_rules(aether: Path) -> None:
     assert [line.split()[0] for line in lines] == [
         *(f"POL00{i}" for i in range(1, 8)),
         *(f"CHART00{i}" for i in range(1, 4)),
+        *(f"XENV00{i}" for i in range(1, 5)),
     ]
 
 

@@ -11,6 +11,7 @@ from gitops_gen.model import load_platform
 from gitops_gen.output import Rows, emit
 from gitops_gen.validate import validate_platform
 from gitops_gen.validate.chart import RULES as CHART_RULES
+from gitops_gen.validate.crossenv import RULES as CROSSENV_RULES
 from gitops_gen.validate.findings import Severity
 from gitops_gen.validate.policies import POLICIES
 
@@ -35,6 +36,7 @@ def validate_command(
     if list_rules:
         rules = [{"id": p.id, "rule": p.rule} for p in POLICIES]
         rules += [{"id": rule, "rule": text} for rule, text in CHART_RULES.items()]
+        rules += [{"id": rule, "rule": text} for rule, text in CROSSENV_RULES.items()]
         lines = "".join(f"{r['id']}  {r['rule']}\n" for r in rules)
         emit(output, {"rules": rules}, kind="validate-rules", text=lines)
         return
