@@ -250,7 +250,7 @@ def test_decrypt_compares_values_and_never_shows_them(
     # equal values, `data:` keys included (a data key compared undecoded would differ here)
     clean = env.drift("-o", "json", *decrypt, expect=0)
     assert json.loads(clean.stdout)["findings"] == []
-    assert all(env.in_data[name] for name in repository) and len(repository) == 16
+    assert all(env.in_data[name] for name in repository) and len(repository) == 24
 
     # one live value changed by hand: one finding on that key, both sides masked
     env.kube.merge_patch(env.secret_ref("fastapi-credentials"), {"stringData": {"API_KEY": CANARY}})
