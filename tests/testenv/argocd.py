@@ -34,12 +34,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import yaml
 
 from tests.testenv import gobuild
+from tests.testenv.component import Component
 from tests.testenv.errors import ClusterError
 from tests.testenv.gobuild import say
 from tests.testenv.kube import HTTPStatusError, KubeCluster
@@ -406,7 +406,7 @@ def _collection_path(obj: Mapping[str, Any]) -> str:
 
 
 @dataclass(eq=False)
-class ArgoCD:
+class ArgoCD(Component):
     """Redis + repo server + application controller against `cluster`, as a context manager.
 
     >>> with KubeCluster(argo_cd_crd_version=ARGO_CD_VERSION) as cluster, ArgoCD(cluster):
@@ -433,18 +433,6 @@ class ArgoCD:
     @property
     def logs(self) -> dict[str, Path]:
         return {p.name: p.log for p in self._processes}
-
-    def __enter__(self) -> ArgoCD:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         binaries = ensure_binaries()

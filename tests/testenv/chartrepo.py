@@ -21,10 +21,11 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import yaml
+
+from tests.testenv.component import Component
 
 FIXTURE_CHARTS: Final = Path(__file__).resolve().parent.parent / "fixtures" / "charts"
 # The stand-in dependency charts and the versions the environments (and promotions) pin.
@@ -99,7 +100,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @dataclass(eq=False)
-class ChartRepo:
+class ChartRepo(Component):
     """The stand-in charts served at ``url`` (``http://127.0.0.1:<port>/``) while started.
 
     >>> with ChartRepo(tmp_path / "charts") as repo:
@@ -114,18 +115,6 @@ class ChartRepo:
     requests: list[str] = field(init=False, default_factory=list)
     _server: http.server.ThreadingHTTPServer | None = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
-
-    def __enter__(self) -> ChartRepo:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self, port: int = 0) -> None:
         """Build the repository (once) and serve it; `port` 0 picks a free one."""

@@ -36,12 +36,12 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import yaml
 
 from tests.testenv import gobuild
+from tests.testenv.component import Component
 from tests.testenv.errors import ClusterError
 from tests.testenv.gobuild import say
 from tests.testenv.process import Process, free_port, pid_alive, spawn, tail, wait_http
@@ -388,7 +388,7 @@ atexit.register(_stop_all_live)
 
 
 @dataclass(eq=False)  # identity semantics: each instance owns its own processes
-class KubeCluster:
+class KubeCluster(Component):
     """etcd + kube-apiserver (+ kube-controller-manager) on loopback, as a context manager.
 
     >>> with KubeCluster() as cluster:
@@ -431,18 +431,6 @@ class KubeCluster:
         return [p.pid for p in self._processes]
 
     # -- lifecycle --------------------------------------------------------------------------
-
-    def __enter__(self) -> KubeCluster:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         binaries = ensure_binaries(self.versions)
