@@ -43,8 +43,13 @@ def charts_cache() -> Path:
     explicit = os.environ.get("GITOPS_GEN_CHART_CACHE")
     if explicit:
         return Path(explicit)
+    return user_cache_dir() / "charts"
+
+
+def user_cache_dir() -> Path:
+    """``<$XDG_CACHE_HOME or ~/.cache>/gitops-gen``: charts, helm and the like."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitops-gen" / "charts"
+    return Path(base) / "gitops-gen"
 
 
 def repo_cache_dir(url: str) -> Path:

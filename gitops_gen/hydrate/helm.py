@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from gitops_gen.chart.fetch import user_cache_dir
 from gitops_gen.errors import ExternalToolError
 
 HELM_VERSION = "v3.19.0"  # the version the tests pin and build
@@ -78,18 +79,13 @@ def _reason(stderr: str) -> str:
     return text if len(text) <= 600 else text[:597] + "..."
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gitops-gen"
-
-
 def candidates() -> list[Path]:
     out: list[Path] = []
     explicit = os.environ.get(HELM_ENV)
     if explicit:
         out.append(Path(explicit))
     out.append(Path.home() / ".cache" / "gitops-gen" / "helm" / HELM_VERSION / "helm")
-    out.append(default_cache_dir() / "helm" / HELM_VERSION / "helm")
+    out.append(user_cache_dir() / "helm" / HELM_VERSION / "helm")
     found = shutil.which("helm")
     if found:
         out.append(Path(found))

@@ -7,7 +7,8 @@
   digest and unpacked once per (repository, name, version);
 * OCI registries: ``helm pull`` into the same cache (not exercised by the tests).
 
-The cache lives in ``$XDG_CACHE_HOME/gitops-gen/charts``. Entries are written to a temporary
+The cache is validate's chart cache (``$GITOPS_GEN_CHART_CACHE``, else
+``$XDG_CACHE_HOME/gitops-gen/charts``). Entries are written to a temporary
 name and renamed into place, so parallel runs never see half an entry.
 """
 
@@ -31,8 +32,9 @@ from pathlib import Path
 
 import yaml
 
+from gitops_gen.chart.fetch import charts_cache
 from gitops_gen.errors import ExternalToolError
-from gitops_gen.hydrate.helm import Helm, default_cache_dir
+from gitops_gen.hydrate.helm import Helm
 
 HTTP_TIMEOUT = 20
 GIT_TIMEOUT = 120
@@ -41,10 +43,6 @@ _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 class SourceError(ExternalToolError):
     """A source could not be fetched: unreachable, unknown version, bad archive."""
-
-
-def cache_root() -> Path:
-    return default_cache_dir() / "charts"
 
 
 def _key(text: str) -> str:
@@ -59,7 +57,7 @@ def normalise_url(url: str) -> str:
 class Fetcher:
     """Fetches and caches chart and git sources; safe to share between threads."""
 
-    cache: Path = field(default_factory=cache_root)
+    cache: Path = field(default_factory=charts_cache)
     # repository URL as written in an Application -> where to really fetch it from
     url_map: Mapping[str, str] = field(default_factory=dict)
     helm: Helm | None = None
