@@ -341,10 +341,89 @@ class DependencyPin(Strict):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
+# A duration as the scheduled audit's settings write it: 90s, 15m, 24h, 7d, 1h30m.
+DURATION = r"^([0-9]+[smhd])+$"
+# a key of a Secret or ConfigMap (the characters Kubernetes allows in data keys)
+CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
+
+
+class SecretKeyRef(Strict):
+    """One key of a Secret in the environment's namespace: the repository holds the name only."""
+
+    secret: str = Field(pattern=DNS_NAME)
+    key: str = Field(pattern=CONFIG_KEY)
+
+
+class RepoCredentials(Strict):
+    """How the scheduled audit authenticates its clone of the GitOps repository.
+
+    ``https``: the Secret's keys ``username`` and ``password`` (a token);
+    ``ssh``: ``sshPrivateKey`` and ``known_hosts`` (host keys are checked strictly).
+    """
+
+    type: Literal["https", "ssh"]
+    secret: str = Field(pattern=DNS_NAME)
+
+
+class NotifyTarget(Strict):
+    """Where the scheduled audit's report goes. Credentials are Secret references, never values.
+
+    ``webhook`` (generic JSON) and ``slack`` (an incoming webhook) post to the URL held in ``url``;
+    ``github`` and ``gitlab`` keep one issue per environment in ``project``, with ``token``.
+    """
+
+    name: str = Field(pattern=DNS_LABEL)
+    type: Literal["webhook", "slack", "github", "gitlab"]
+    url: SecretKeyRef | None = None
+    project: str | None = Field(default=None, pattern=r"^[\w.-]+(/[\w.-]+)+$")
+    api_url: str | None = Field(default=None, pattern=r"^https?://")
+    token: SecretKeyRef | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_type(self) -> NotifyTarget:
+        if self.type in ("webhook", "slack"):
+            if self.url is None:
+                raise ValueError(f"{self.type} target {self.name!r} needs url: {{secret, key}}")
+            if self.project or self.token:
+                raise ValueError(
+                    f"{self.type} target {self.name!r} takes url only, not project/token"
+                )
+        else:
+            if not self.project or self.token is None:
+                raise ValueError(
+                    f"{self.type} target {self.name!r} needs project (owner/repo) and "
+                    "token: {secret, key}"
+                )
+            if self.url is not None:
+                raise ValueError(f"{self.type} target {self.name!r} takes project/token, not url")
+        return self
+
+
+class Notify(Strict):
+    targets: list[NotifyTarget] = Field(min_length=1)
+    # Notifications go out when findings change, and again after this long while drift persists.
+    remind_every: str = Field(default="24h", pattern=DURATION)
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, targets: list[NotifyTarget]) -> list[NotifyTarget]:
+        names = [target.name for target in targets]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"notify target names must be unique: {', '.join(duplicates)}")
+        return targets
+
+
 class DriftSchedule(Strict):
     schedule: str = "*/30 * * * *"
     enabled: bool = True
     report_config_map: bool = True
+    repo_credentials: RepoCredentials | None = None
+    notify: Notify | None = None
+    pushgateway: str | None = Field(default=None, pattern=r"^https?://")
+    # An Application whose status.reconciledAt is older than this is a stale verdict; unset means
+    # three times the application controller's resync period.
+    stale_after: str | None = Field(default=None, pattern=DURATION)
 
 
 class EnvironmentFile(Strict):
