@@ -97,7 +97,9 @@ def test_a_key_no_template_reads_is_an_error_at_its_line(aether: Path, tmp_path:
         }
     ]
     result = run_cli("validate", "prod", repo=aether, expect=1)  # the table a person reads
-    assert "CHART002" in result.stdout and f"platform.yaml:{line}" in result.stdout
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split() == ["ENVIRONMENT", "SEVERITY", "RULE", "LOCATION", "MESSAGE"]
+    assert row.split()[:4] == ["prod", "error", "CHART002", f"environments/platform.yaml:{line}"]
 
 
 def test_an_unreachable_chart_is_a_warning_never_a_silent_pass(
@@ -119,3 +121,5 @@ def test_an_unreachable_chart_is_a_warning_never_a_silent_pass(
         "and is not cached: the values were NOT checked against it; fix platform.revision / "
         "platform.appRepo or the network"
     )
+    table = run_cli("validate", "staging", repo=aether, expect=0).stdout
+    assert table.splitlines()[1].split()[:3] == ["staging", "warning", "CHART003"]

@@ -49,8 +49,9 @@ def validate_command(
         if not findings:
             app.info(f"validated {', '.join(names)}: no findings")
             return None
-        columns = ("environment", "rule", "location", "message")
-        rows = [(f.environment, f.rule, f.location, f.message) for f in findings]
+        # The severity column says which findings fail the run (errors) and which only inform.
+        columns = ("environment", "severity", "rule", "location", "message")
+        rows = [(f.environment, f.severity.value, f.rule, f.location, f.message) for f in findings]
         return Rows(columns, rows, title="validation findings")
 
     report = {
