@@ -45,6 +45,9 @@ def test_a_branch_revision_is_resolved_by_the_app_repository(aether: Path, tmp_p
     app = make_app_repo(tmp_path / "app")
     _pin(aether, app.url, "main")
     assert _validate(aether, "dev") == (0, [])
+    # Offline, the branch falls back to the commit it resolved to last time, which is cached.
+    shutil.rmtree(app.path)
+    assert _validate(aether, "dev") == (0, [])
 
 
 def test_a_value_the_schema_rejects_is_an_error_at_its_line(aether: Path, tmp_path: Path) -> None:

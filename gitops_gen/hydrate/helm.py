@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from gitops_gen.chart.fetch import user_cache_dir
+from gitops_gen.cache import user_cache_dir
 from gitops_gen.errors import ExternalToolError
 
 HELM_VERSION = "v3.19.0"  # the version the tests pin and build

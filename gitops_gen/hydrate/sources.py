@@ -2,14 +2,15 @@
 
 * the GitOps repository itself (``$values`` refs, directory sources): the files as rendered,
   in memory, so a preview hydrates exactly what would be committed;
-* other git repositories: cloned once (bare) into the cache, each commit exported once;
+* other git repositories (the app repository's chart too, for validate): each commit fetched
+  shallow into a bare repository in the cache and exported once; a branch or tag resolves by the
+  remote, or offline to the commit it resolved to last time;
 * Helm chart repositories over HTTP: ``index.yaml`` read, the archive checked against its
   digest and unpacked once per (repository, name, version);
 * OCI registries: ``helm pull`` into the same cache (not exercised by the tests).
 
-The cache is validate's chart cache (``$GITOPS_GEN_CHART_CACHE``, else
-``$XDG_CACHE_HOME/gitops-gen/charts``). Entries are written to a temporary
-name and renamed into place, so parallel runs never see half an entry.
+The cache is ``$GITOPS_GEN_CHART_CACHE``, else ``$XDG_CACHE_HOME/gitops-gen/charts``. Entries
+are written to a temporary name and renamed into place, so parallel runs never see half an entry.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ from pathlib import Path
 
 import yaml
 
-from gitops_gen.chart.fetch import charts_cache
+from gitops_gen.cache import charts_cache
 from gitops_gen.errors import ExternalToolError
 from gitops_gen.hydrate.helm import Helm
 
 HTTP_TIMEOUT = 20
 GIT_TIMEOUT = 120
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 class SourceError(ExternalToolError):
@@ -51,6 +53,16 @@ def _key(text: str) -> str:
 
 def normalise_url(url: str) -> str:
     return url.strip().rstrip("/").removesuffix(".git").lower()
+
+
+def redact(text: str) -> str:
+    """``https://user:token@host`` → ``https://***@host``: credentials never reach a message."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def repo_cache_dir(url: str, cache: Path | None = None) -> Path:
+    """The cache folder of one git repository; each exported commit is a subfolder."""
+    return (cache or charts_cache()) / "git" / _key(normalise_url(url))
 
 
 @dataclass
@@ -82,17 +94,18 @@ class Fetcher:
     def git_checkout(self, url: str, revision: str) -> tuple[Path, str]:
         """The tree of ``url`` at ``revision`` on disk, and the commit it resolved to."""
         real = self.real_url(url)
-        base = self.cache / "git" / _key(normalise_url(url))
+        base = repo_cache_dir(url, self.cache)
         with self._lock(str(base)):
-            bare = base / "repo.git"
-            if not bare.is_dir():
-                self._git("init", "--bare", "-q", str(bare), what=url)
-            commit = self._resolve(bare, real, url, revision)
+            commit = self._resolve(base, real, url, revision)
             tree = base / commit
             if not tree.is_dir():
+                bare = base / "repo.git"
+                if not bare.is_dir():
+                    self._git("init", "--bare", "-q", str(bare), what=url)
                 if not self._has_commit(bare, commit):
+                    # Shallow: a chart needs one commit, not the app repository's history.
                     self._git(
-                        "-C", str(bare), "fetch", "-q", "--no-tags", real,
+                        "-C", str(bare), "fetch", "-q", "--depth", "1", "--no-tags", real,
                         f"+{commit}:refs/gitops-gen/{commit}",
                         what=url,
                     )  # fmt: skip
@@ -104,19 +117,28 @@ class Fetcher:
                     check=False,
                 )
                 if archive.returncode != 0:
-                    raise SourceError(f"{url}: cannot export commit {commit[:12]}")
+                    raise SourceError(f"{redact(url)}: cannot export commit {commit[:12]}")
                 _unpack_into(tree, io.BytesIO(archive.stdout))
         return tree, commit
 
-    def _resolve(self, bare: Path, real: str, url: str, revision: str) -> str:
+    def _resolve(self, base: Path, real: str, url: str, revision: str) -> str:
         if _SHA_RE.match(revision):
             return revision
         memo = (url, revision)
         if memo in self._resolved:
             return self._resolved[memo]
         wanted = revision if revision not in ("", "HEAD") else "HEAD"
-        out = self._git("ls-remote", real, wanted, f"refs/tags/{wanted}", f"refs/heads/{wanted}",
-                        what=url)  # fmt: skip
+        remembered = base / "refs" / _key(wanted)
+        try:
+            out = self._git("ls-remote", real, wanted, f"refs/tags/{wanted}",
+                            f"refs/heads/{wanted}", what=url)  # fmt: skip
+        except SourceError:
+            # Offline: the commit this name resolved to last time, if that commit is cached.
+            last = remembered.read_text().strip() if remembered.is_file() else ""
+            if _SHA_RE.match(last) and (base / last).is_dir():
+                self._resolved[memo] = last
+                return last
+            raise
         refs = dict(
             (line.split("\t")[1], line.split("\t")[0]) for line in out.splitlines() if "\t" in line
         )
@@ -124,8 +146,10 @@ class Fetcher:
                      wanted):  # fmt: skip
             if name in refs:
                 self._resolved[memo] = refs[name]
+                remembered.parent.mkdir(parents=True, exist_ok=True)
+                remembered.write_text(refs[name] + "\n")
                 return refs[name]
-        raise SourceError(f"{url}: no branch or tag '{revision}'")
+        raise SourceError(f"{redact(url)}: no branch or tag '{revision}'")
 
     def _has_commit(self, bare: Path, commit: str) -> bool:
         done = subprocess.run(
@@ -137,6 +161,8 @@ class Fetcher:
 
     def _git(self, *args: str, what: str) -> str:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+        verb = args[2] if args[0] == "-C" else args[0]
+        what = redact(what)
         try:
             done = subprocess.run(
                 ["git", *args],
@@ -147,11 +173,13 @@ class Fetcher:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise SourceError(f"{what}: git {args[0]} timed out after {GIT_TIMEOUT} s") from None
+            raise SourceError(f"{what}: git {verb} timed out after {GIT_TIMEOUT} s") from None
+        except FileNotFoundError:
+            raise SourceError(f"{what}: git is not installed") from None
         if done.returncode != 0:
             lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
-            reason = lines[-1].strip() if lines else f"exit {done.returncode}"
-            raise SourceError(f"{what}: git {args[0]} failed: {reason[:300]}")
+            reason = redact(lines[-1].strip().removeprefix("fatal: ")) if lines else ""
+            raise SourceError(f"{what}: git {verb} failed: {reason[:300] or done.returncode}")
         return done.stdout
 
     # --- Helm chart repositories ----------------------------------------------------------
