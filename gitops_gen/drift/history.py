@@ -212,6 +212,12 @@ class Changes:
     def changed(self) -> bool:
         return bool(self.new or self.resolved)
 
+    @property
+    def noteworthy(self) -> bool:
+        """Anything for a person to read: open, resolved or unjudged findings (a clean
+        environment that stays clean says nothing about runs)."""
+        return bool(self.first_seen or self.resolved or self.unjudged)
+
 
 def compare(previous: State | None, result: AuditResult, moment: datetime) -> tuple[Changes, State]:
     """What is new, resolved and how old, and the state to store after this run."""

@@ -104,7 +104,7 @@ def to_text(
         lines.append(f"generated {timestamp}")
     if result.stopped:
         lines.append(f"incomplete: {result.stopped}")
-    if changes is not None:
+    if changes is not None and changes.noteworthy:
         lines.append(_since(changes))
     if result.findings:
         header: tuple[str, ...] = ("SEVERITY", "TYPE", "APP", "OBJECT", "PATH", "RULE")
@@ -214,7 +214,7 @@ def to_markdown(
         out += [f"Generated {timestamp}.", ""]
     if result.stopped:
         out += [f"**Incomplete:** {_md(result.stopped)}", ""]
-    if changes is not None:
+    if changes is not None and changes.noteworthy:
         since = _since(changes)
         out += [since[0].upper() + since[1:] + ".", ""]
         if changes.resolved:
@@ -260,8 +260,7 @@ def to_markdown(
                 opened = f" **{cell}** |" if cell == "new" else f" {cell} |"
             out.append(
                 f"| {f.severity.value} | {f.type.value} | {_md(f.ref.display())} | "
-                f"`{_md(f.path or '/')}` | {_code(f.desired)} | {_code(live)} | {f.rule} |"
-                + opened
+                f"`{_md(f.path or '/')}` | {_code(f.desired)} | {_code(live)} | {f.rule} |" + opened
             )
         out += ["", "</details>", ""]
     if result.warnings:
