@@ -57,7 +57,7 @@ def request_json(
     """
     hidden = [s for s in secrets if s]
     data = json.dumps(payload).encode("utf-8") if payload is not None else None
-    all_headers = {**headers, "User-Agent": USER_AGENT, "Accept": "application/json"}
+    all_headers = {"Accept": "application/json", **headers, "User-Agent": USER_AGENT}
     if data is not None:
         all_headers["Content-Type"] = "application/json"
     req = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310

@@ -15,19 +15,14 @@ from dataclasses import dataclass
 from gitops_gen.drift.findings import AuditResult
 from gitops_gen.drift.history import Changes, State
 from gitops_gen.jsonhttp import HttpFailure
-from gitops_gen.model.schema import Notify, NotifyTarget
+from gitops_gen.model.schema import Notify
 from gitops_gen.notify import issue, slack, webhook
 from gitops_gen.notify.delivery import Delivery, Status
 from gitops_gen.notify.message import notice
 from gitops_gen.notify.policy import due, parse_duration
+from gitops_gen.notify.variables import variable
 
 DEFAULT_TIMEOUT = 10.0
-
-
-def variable(target: NotifyTarget) -> str:
-    """The environment variable holding the target's secret (the team's convention)."""
-    suffix = "URL" if target.type in ("webhook", "slack") else "TOKEN"
-    return f"GITOPS_GEN_NOTIFY_{target.name.upper().replace('-', '_')}_{suffix}"
 
 
 @dataclass(frozen=True)
