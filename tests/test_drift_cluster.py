@@ -609,6 +609,14 @@ def test_rendered_environment_audited_with_its_own_service_account(
             "31.1.0",
             "31.0.0",
         )
+        # the next run reads its own state back with the same read-only identity: nothing new,
+        # every finding as old as the last run made it
+        again = audit("-o", "json", "--report-config-map", f"drift-report-{ENV}", expect=1)
+        changes = json.loads(again.stdout)["changes"]
+        assert (changes["new"], changes["resolved"]) == ([], [])
+        assert {f["firstSeen"] for f in json.loads(again.stdout)["findings"]} == {
+            changes["previousRun"]
+        }
         out_of_sync = next(f for f in findings if f["rule"] == "argo/out-of-sync")
         assert out_of_sync["live"]["resources"] == [
             f"StatefulSet.apps {env.namespace}/kafka-controller"

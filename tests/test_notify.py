@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from gitops_gen.notify import issue
 from gitops_gen.notify.delivery import Status
 from gitops_gen.notify.run import Run, deliver
 from gitops_gen.notify.variables import variable
+from tests.helpers import run_cli
 from tests.testenv.receivers import (
     GitHubIssues,
     GitLabIssues,
@@ -400,3 +402,44 @@ def test_issue_failures(started: list[Receiver], forge: str, failure: str) -> No
     assert delivery.line() == f"notify failed: tracker ({forge}): {reason}"
     assert server.issues == {}
     no_canary(server, delivery.line())
+
+
+# --- the CLI's bad input ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--notify"],
+            "--notify: environments/dev.yaml sets no drift.notify targets; add "
+            "drift.notify.targets or drop --notify",
+        ),
+        (
+            ["--state", "s.json", "--report-config-map", "drift-report-dev"],
+            "--state keeps the state in a local file, --report-config-map in the ConfigMap; "
+            "pass one of them",
+        ),
+    ],
+)
+def test_state_and_notify_options_bad_input(aether: Path, args: list[str], message: str) -> None:
+    result = run_cli("drift", "dev", *args, repo=aether, expect=2)
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"error: {message}"]
+    assert not (aether / "s.json").exists()
+
+
+def test_notify_needs_a_state(aether: Path) -> None:
+    env_file = aether / "environments" / "dev.yaml"
+    env_file.write_text(
+        env_file.read_text().replace(
+            'drift: {schedule: "0 * * * *"}',
+            "drift:\n  notify:\n    targets:\n"
+            "      - {name: hooks, type: webhook, url: {secret: s, key: url}}\n",
+        )
+    )
+    result = run_cli("drift", "dev", "--notify", repo=aether, expect=2)
+    assert result.stderr.splitlines() == [
+        "error: --notify needs the previous run's state to tell what changed: pass "
+        "--report-config-map NAME or --state FILE"
+    ]
