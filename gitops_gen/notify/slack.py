@@ -3,6 +3,7 @@ findings and a link. ``text`` alone carries the message for receivers without Bl
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from gitops_gen.drift.findings import Finding, FindingType
@@ -64,5 +65,6 @@ def payload(notice: Notice) -> dict[str, Any]:
 
 def send(notice: Notice, url: str, *, timeout: float) -> str:
     """POST to the incoming webhook; the URL (its path is the credential) is never reported."""
-    request_json("POST", url, payload(notice), {}, timeout=timeout, secrets=[url])
+    token = urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
+    request_json("POST", url, payload(notice), {}, timeout=timeout, secrets=[url, token])
     return ""

@@ -32,5 +32,6 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
 def send(notice: Notice, url: str, *, timeout: float) -> str:
     """POST the notice; what to report (nothing: the URL is the secret)."""
     bare, headers = split_credentials(url)
-    request_json("POST", bare, notice.to_json(), headers, timeout=timeout, secrets=[url])
+    password = urllib.parse.unquote(urllib.parse.urlsplit(url).password or "")
+    request_json("POST", bare, notice.to_json(), headers, timeout=timeout, secrets=[url, password])
     return ""
