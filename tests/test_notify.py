@@ -34,9 +34,11 @@ from gitops_gen.notify.run import Run, deliver
 from gitops_gen.notify.variables import variable
 from tests.helpers import run_cli
 from tests.testenv.receivers import (
+    Answer,
     GitHubIssues,
     GitLabIssues,
     Receiver,
+    Recorded,
     SlackReceiver,
     WebhookReceiver,
 )
@@ -443,3 +445,39 @@ def test_notify_needs_a_state(aether: Path) -> None:
         "error: --notify needs the previous run's state to tell what changed: pass "
         "--report-config-map NAME or --state FILE"
     ]
+
+
+class _Echo(Receiver):
+    """A receiver that quotes the credential back in its error (some proxies do)."""
+
+    def handle(self, request: Recorded) -> tuple[int, Any]:
+        said = request.headers.get("authorization", "") + " " + request.path
+        raise Answer(400, {"message": f"rejected {said}"})
+
+
+def test_a_credential_the_receiver_quotes_back_is_blanked(started: list[Receiver]) -> None:
+    echo = start(started, _Echo())
+    runs = Runs(
+        {
+            "targets": [
+                {
+                    "name": "tracker",
+                    "type": "gitlab",
+                    "project": "acme/aether-gitops",
+                    "apiUrl": echo.url,
+                    "token": {"secret": "t", "key": "token"},
+                },
+                {"name": "chat", "type": "slack", "url": {"secret": "s", "key": "k"}},
+            ]
+        },
+        {
+            "GITOPS_GEN_NOTIFY_TRACKER_TOKEN": CANARY,
+            "GITOPS_GEN_NOTIFY_CHAT_URL": f"{echo.url}/services/T0001/B0001/{CANARY}",
+        },
+    )
+    got = runs.run(MODE)
+    assert got["chat"].line() == (
+        f"notify failed: chat (slack): HTTP 400 from {echo.url}: rejected /services/T0001/B0001/***"
+    )
+    assert got["tracker"].detail.startswith(f"HTTP 400 from {echo.url}: rejected")
+    assert CANARY not in got["tracker"].line() + got["chat"].line()
