@@ -20,6 +20,7 @@ from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configurati
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.revisions import gitops_resolver
+from gitops_gen.drift.runs import follow_up
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.drift.state_store import ConfigMapStore, FileStore, StateStore
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
@@ -234,38 +235,16 @@ def drift_command(
             store = ConfigMapStore(cluster, namespace or env.namespace, report_config_map)
         elif state_file is not None:
             store = FileStore(state_file)
-        changes: history.Changes | None = None
-        next_state: history.State | None = None
-        deliveries: tuple[Delivery, ...] = ()
-        # an audit that stopped half-way is no run to compare: nothing is stored or sent
-        if store is not None and not result.stopped:
-            previous = store.load(env.name)
-            changes, next_state = history.compare(previous, result, moment)
-            if notify and env.drift.notify is not None:
-                deliveries, next_state = notify_run.deliver(
-                    env.drift.notify,
-                    notify_run.Run(
-                        result,
-                        changes,
-                        previous,
-                        render(result, "markdown", timestamp=stamp, changes=changes),
-                    ),
-                    next_state,
-                    timeout=notify_timeout,
-                )
-        texts = [_report(result, fmt, stamp, changes, deliveries) for fmt in formats]
-        if store is not None and next_state is not None:
-            store.save(
-                next_state,
-                {
-                    "report.md": render(
-                        result, "markdown", timestamp=stamp, changes=changes, deliveries=deliveries
-                    ),
-                    "report.json": render(
-                        result, "json", timestamp=stamp, changes=changes, deliveries=deliveries
-                    ),
-                },
-            )
+        series = follow_up(
+            store,
+            result,
+            moment,
+            notify=env.drift.notify if notify else None,
+            stamp=stamp,
+            notify_timeout=notify_timeout,
+        )
+        deliveries = series.deliveries
+        texts = [_report(result, fmt, stamp, series.changes, deliveries) for fmt in formats]
     if output_file is not None:
         try:
             output_file.write_text(texts[0], encoding="utf-8")
