@@ -188,7 +188,8 @@ def test_scheduled_runs_say_what_is_new_resolved_and_how_old_and_notify_on_chang
         3600,
     )
     assert {n["status"] for n in document["notifications"]} == {"skipped"}
-    assert len(forge.requests) == 2 and len(slack.requests) == 1 and len(hook.requests) == 1
+    # run 1 looked for the issue (by label, then among all open ones) and opened it: no more
+    assert len(forge.requests) == 3 and len(slack.requests) == 1 and len(hook.requests) == 1
     moved = [
         (a, b)
         for a, b in zip(second.stdout.splitlines(), third.stdout.splitlines(), strict=True)

@@ -369,6 +369,36 @@ def test_one_issue_opened_updated_in_place_and_closed_when_clean(
         assert CANARY not in request.path and CANARY not in json.dumps(request.query)
 
 
+def test_issue_is_found_again_when_the_forge_dropped_its_label(started: list[Receiver]) -> None:
+    server: GitHubIssues = start(started, GitHubIssues(CANARY))
+    server.drop_labels = True  # a token without push access: GitHub drops labels silently
+    runs = Runs(
+        {
+            "targets": [
+                {
+                    "name": "tracker",
+                    "type": "github",
+                    "project": "acme/aether-gitops",
+                    "apiUrl": server.url,
+                    "token": {"secret": "t", "key": "token"},
+                }
+            ]
+        },
+        {"GITOPS_GEN_NOTIFY_TRACKER_TOKEN": CANARY},
+    )
+    runs.run(MODE)
+    (opened,) = server.issues.values()
+    assert opened.labels == []
+    assert runs.run(MODE, IMAGE)["tracker"].detail.startswith("issue updated")
+    assert runs.run()["tracker"].detail.startswith("issue closed")
+    assert list(server.issues) == [1] and opened.state == "closed"
+    assert [(r.method, r.query.get("labels")) for r in server.requests[:3]] == [
+        ("GET", "gitops-gen-drift"),
+        ("GET", None),
+        ("POST", None),
+    ]
+
+
 @pytest.mark.parametrize("forge", sorted(FORGES))
 @pytest.mark.parametrize("failure", ["5xx", "timeout", "bad-token"])
 def test_issue_failures(started: list[Receiver], forge: str, failure: str) -> None:

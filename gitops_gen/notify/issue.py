@@ -87,12 +87,24 @@ def comment(notice: Notice) -> str:
 
 
 def find_issue(forge: Forge, environment: str) -> dict[str, Any] | None:
-    """The environment's open issue: labelled ours, with this environment's marker."""
+    """The environment's open issue: the one whose body holds this environment's marker.
+
+    Looked for among the open issues labelled ours first, then among all open issues: a token
+    without push access has its labels dropped silently by GitHub, and the issue must still be
+    found again rather than opened twice.
+    """
     state = "open" if forge.forge == "github" else "opened"
-    query = urllib.parse.urlencode({"state": state, "labels": LABEL, "per_page": "100"})
-    found = forge.call("GET", f"/issues?{query}")
+    for labels in ({"labels": LABEL}, {}):
+        query = urllib.parse.urlencode({"state": state, **labels, "per_page": "100"})
+        found = _with_marker(forge, forge.call("GET", f"/issues?{query}"), environment)
+        if found is not None:
+            return found
+    return None
+
+
+def _with_marker(forge: Forge, issues: Any, environment: str) -> dict[str, Any] | None:
     text_key = "body" if forge.forge == "github" else "description"
-    for issue in found if isinstance(found, list) else []:
+    for issue in issues if isinstance(issues, list) else []:
         if not isinstance(issue, dict) or "pull_request" in issue:  # GitHub lists PRs too
             continue
         if marker(environment) in str(issue.get(text_key) or ""):

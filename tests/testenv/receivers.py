@@ -216,10 +216,12 @@ class _ForgeIssues(Receiver):
         super().__init__()
         self.token, self.project = token, project
         self.issues: dict[int, Issue] = {}
+        # GitHub drops the labels of an issue opened with a token without push access
+        self.drop_labels = False
 
     def add_issue(self, title: str, text: str, labels: list[str]) -> Issue:
         """An issue someone else opened (to prove the tool finds only its own)."""
-        issue = Issue(len(self.issues) + 1, title, text, labels, self.open_state)
+        issue = Issue(len(self.issues) + 1, title, text, list(labels), self.open_state)
         self.issues[issue.number] = issue
         return issue
 
@@ -271,7 +273,8 @@ class GitHubIssues(_ForgeIssues):
             data = self._checked(request, ("title", "body", "labels"))
             if not data.get("title"):
                 raise self.problem(422, "Validation Failed: title")
-            issue = self.add_issue(data["title"], data.get("body", ""), list(data["labels"]))
+            labels = [] if self.drop_labels else list(data["labels"])
+            issue = self.add_issue(data["title"], data.get("body", ""), labels)
             return 201, self._json(issue)
         if not rest[0].isdigit() or int(rest[0]) not in self.issues:
             raise self.problem(404, "Not Found")
