@@ -369,6 +369,34 @@ def test_one_issue_opened_updated_in_place_and_closed_when_clean(
         assert CANARY not in request.path and CANARY not in json.dumps(request.query)
 
 
+@pytest.mark.parametrize("forge", sorted(FORGES))
+def test_issue_reminder_is_a_comment_and_fresh_ages(started: list[Receiver], forge: str) -> None:
+    server = start(started, FORGES[forge](CANARY))
+    runs = Runs(
+        {
+            "targets": [
+                {
+                    "name": "tracker",
+                    "type": forge,
+                    "project": "acme/aether-gitops",
+                    "apiUrl": server.url,
+                    "token": {"secret": "t", "key": "token"},
+                }
+            ],
+            "remindEvery": "2h",
+        },
+        {"GITOPS_GEN_NOTIFY_TRACKER_TOKEN": CANARY},
+    )
+    runs.run(MODE)
+    assert runs.run(MODE)["tracker"].status is Status.SKIPPED
+    reminder = runs.run(MODE)["tracker"]
+    assert (reminder.event, reminder.detail.split()[:2]) == ("reminder", ["issue", "updated"])
+    (opened,) = server.issues.values()
+    assert opened.comments == ["**Drift in dev persists: 1 findings, oldest open for 2h**\n"]
+    assert "| drift/field-modified | 2h |" in opened.text  # the body's ages are fresh
+    assert server.problems == []
+
+
 def test_issue_is_found_again_when_the_forge_dropped_its_label(started: list[Receiver]) -> None:
     server: GitHubIssues = start(started, GitHubIssues(CANARY))
     server.drop_labels = True  # a token without push access: GitHub drops labels silently
