@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from gitops_gen.drift.findings import (
@@ -22,6 +23,7 @@ from gitops_gen.drift.mask import Masker
 from gitops_gen.drift.report import render
 from gitops_gen.drift.state_store import FileStore
 from gitops_gen.errors import InputError
+from tests.helpers import PROJECT_ROOT
 
 T0 = datetime(2026, 12, 1, 1, 0, 0, tzinfo=UTC)
 SETTINGS = ObjectRef("", "v1", "ConfigMap", "shop", "settings")
@@ -137,7 +139,8 @@ def test_state_round_trips_and_bad_state_is_one_line(tmp_path: Path) -> None:
     store.save(state, {})
     assert store.load("dev") == state
     document = json.loads((tmp_path / "state.json").read_text())
-    assert document["schemaVersion"] == "gitops-gen.io/drift-state/v1"
+    schema = PROJECT_ROOT / "docs" / "cli" / "schemas" / "drift-state.schema.json"
+    jsonschema.validate(document, json.loads(schema.read_text()))
     # no values, no masks: only what the findings are about
     assert "slow" not in json.dumps(document) and "fast" not in json.dumps(document)
 

@@ -173,6 +173,8 @@ def test_scheduled_runs_say_what_is_new_resolved_and_how_old_and_notify_on_chang
     ]
     (issue,) = forge.open_issues()
     state = json.loads(scheduled.stored()["state.json"])
+    schemas = PROJECT_ROOT / "docs" / "cli" / "schemas"
+    jsonschema.validate(state, json.loads((schemas / "drift-state.schema.json").read_text()))
     assert state["open"][mode["fingerprint"]]["firstSeen"] == "2026-12-01T01:00:00Z"
     assert state["lastRun"] == "2026-12-01T01:00:00Z"
     assert set(state["notified"]) == {"tracker", "ops-chat", "hooks"}

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from gitops_gen.drift.findings import (
@@ -32,7 +33,7 @@ from gitops_gen.notify import issue
 from gitops_gen.notify.delivery import Status
 from gitops_gen.notify.run import Run, deliver
 from gitops_gen.notify.variables import variable
-from tests.helpers import run_cli
+from tests.helpers import PROJECT_ROOT, run_cli
 from tests.testenv.receivers import (
     Answer,
     GitHubIssues,
@@ -47,6 +48,7 @@ T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 CANARY = "canary-notify-5e1f09"  # planted in every credential: it must reach no body or line
 SETTINGS = ObjectRef("", "v1", "ConfigMap", "shop", "settings")
 WEB = ObjectRef("apps", "v1", "Deployment", "shop", "web")
+SCHEMAS = PROJECT_ROOT / "docs" / "cli" / "schemas"
 TIMEOUT = 0.5  # the client's; the hanging receiver waits far longer
 
 
@@ -135,6 +137,7 @@ def test_webhook_gets_one_json_document_on_change_and_none_when_nothing_changed(
     assert document["open"][0]["firstSeen"] == "2026-12-01T02:00:00Z"
     assert document["headline"] == "Drift in dev: 1 findings (1 new, 0 resolved)"
     assert hook.problems == []
+    schema = json.loads((SCHEMAS / "drift-notification.schema.json").read_text())
 
     assert runs.run(MODE)["hooks"].status is Status.SKIPPED  # nothing new: nothing sent
     assert len(hook.requests) == 1
@@ -142,6 +145,8 @@ def test_webhook_gets_one_json_document_on_change_and_none_when_nothing_changed(
     runs.run()  # clean again
     events = [r.json["event"] for r in hook.requests]
     assert events == ["change", "change", "resolved"]
+    for request in hook.requests:
+        jsonschema.validate(request.json, schema)
     resolved = hook.requests[-1].json
     assert resolved["open"] == [] and {r["path"] for r in resolved["resolved"]} == {
         "/data/mode",
