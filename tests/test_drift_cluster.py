@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gitops_gen.drift.live import NotServed
 from tests.drift_support import (
     CANARY_PASSWORD,
     CANARY_TOKEN,
@@ -609,12 +610,20 @@ def test_rendered_environment_audited_with_its_own_service_account(
             "31.1.0",
             "31.0.0",
         )
+        # the next run reads its own state back with the same read-only identity: nothing new,
+        # every finding as old as the last run made it
+        again = audit("-o", "json", "--report-config-map", f"drift-report-{ENV}", expect=1)
+        changes = json.loads(again.stdout)["changes"]
+        assert (changes["new"], changes["resolved"]) == ([], [])
+        assert {f["firstSeen"] for f in json.loads(again.stdout)["findings"]} == {
+            changes["previousRun"]
+        }
         out_of_sync = next(f for f in findings if f["rule"] == "argo/out-of-sync")
         assert out_of_sync["live"]["resources"] == [
             f"StatefulSet.apps {env.namespace}/kafka-controller"
         ]
 
-        # RBAC cannot restrict create by name, but every later write is limited to the report
+        # RBAC cannot restrict create by name, but every other verb is limited to the report
         def store_other(expect: int) -> Result:
             return run_cli(
                 "drift",
@@ -627,9 +636,15 @@ def test_rendered_environment_audited_with_its_own_service_account(
                 expect=expect,
             )
 
-        store_other(1)  # created: drift found, report stored
+        # reading the previous state comes first, and the Role may get its own name only: another
+        # ConfigMap is refused before anything is written
         denied = store_other(2)
-        assert "HTTP 403" in denied.stderr, denied.output
+        assert denied.stderr.startswith(
+            'error: get ConfigMap other: HTTP 403 from the API server: configmaps "other" is '
+            "forbidden"
+        ), denied.output
+        with pytest.raises(NotServed):
+            kube.live.request("GET", f"/api/v1/namespaces/{env.namespace}/configmaps/other", "get")
     finally:
         for name in (f"gitops-gen-drift-{ENV}",):
             for kind in ("ClusterRoleBinding", "ClusterRole"):

@@ -212,3 +212,53 @@ def test_drift_audit_application_is_self_sufficient(aether: Path) -> None:
     assert "CreateNamespace=true" in policy["syncOptions"]
     assert policy["retry"]["limit"] == 5
     assert policy["automated"]["enabled"] is True
+
+
+def test_notify_targets_reach_the_audit_as_secret_references_and_notify_is_passed(
+    aether: Path,
+) -> None:
+    env_file = aether / "environments" / "dev.yaml"
+    env_file.write_text(
+        env_file.read_text().replace(
+            'drift: {schedule: "0 * * * *"}',
+            'drift:\n  schedule: "0 * * * *"\n  notify:\n    remindEvery: 12h\n    targets:\n'
+            "      - {name: ops-chat, type: slack, url: {secret: drift-notify, key: slack-url}}\n"
+            "      - {name: tracker, type: github, project: acme/aether-gitops,\n"
+            "         token: {secret: drift-notify, key: github-token}}\n",
+        )
+    )
+    run_cli("render", "dev", repo=aether, expect=0)
+    cronjob = _load(aether / "clusters/dev-eu1/audit/dev/cronjob.yaml")
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][-1] == "--notify"
+    assert container["args"][-3:-1] == ["--report-config-map", "drift-report-dev"]
+    assert container["env"][1:] == [
+        {
+            "name": "GITOPS_GEN_NOTIFY_OPS_CHAT_URL",
+            "valueFrom": {"secretKeyRef": {"name": "drift-notify", "key": "slack-url"}},
+        },
+        {
+            "name": "GITOPS_GEN_NOTIFY_TRACKER_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": "drift-notify", "key": "github-token"}},
+        },
+    ]
+    # without notify: neither
+    run_cli("render", "staging", repo=aether, expect=0)
+    plain = _load(aether / "clusters/staging-eu1/audit/staging/cronjob.yaml")
+    (container,) = plain["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert "--notify" not in container["args"]
+    assert [e["name"] for e in container["env"]] == ["HOME"]
+
+
+def test_notify_without_the_report_config_map_is_refused(aether: Path) -> None:
+    env_file = aether / "environments" / "dev.yaml"
+    before = env_file.read_text().replace(
+        'drift: {schedule: "0 * * * *"}',
+        "drift:\n  reportConfigMap: false\n  notify:\n    targets:\n"
+        "      - {name: hooks, type: webhook, url: {secret: s, key: url}}\n",
+    )
+    env_file.write_text(before)
+    result = run_cli("render", "dev", repo=aether, expect=2)
+    assert "drift.notify needs drift.reportConfigMap: true (it keeps the state)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (aether / "clusters").exists() or not list((aether / "clusters").rglob("*.yaml"))

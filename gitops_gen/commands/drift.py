@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -14,17 +13,22 @@ from gitops_gen.commands.hydrate import HydrationOptions, head_revision, hydrati
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
 from gitops_gen.drift import desired as desired_state
+from gitops_gen.drift import history
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
+from gitops_gen.drift.findings import AuditResult
 from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
-from gitops_gen.drift.report_store import store_report
 from gitops_gen.drift.revisions import gitops_resolver
+from gitops_gen.drift.runs import follow_up
 from gitops_gen.drift.secrets import ValueSource
+from gitops_gen.drift.state_store import ConfigMapStore, FileStore, StateStore
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.hydrate import DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, hydrate_environment
 from gitops_gen.hydrate import audit as hydrated_audit
-from gitops_gen.model import Platform, load_platform
+from gitops_gen.model import Environment, Platform, load_platform
+from gitops_gen.notify import run as notify_run
+from gitops_gen.notify.delivery import Delivery, Status
 from gitops_gen.output import json_to_yaml
 from gitops_gen.secrets import drift as secret_values
 
@@ -113,7 +117,30 @@ from gitops_gen.secrets import drift as secret_values
     "--report-config-map",
     default=None,
     metavar="NAME",
-    help="Also store the Markdown and JSON reports in this ConfigMap (the scheduled audit).",
+    help="Also store the Markdown and JSON reports in this ConfigMap (the scheduled audit), with "
+    "the state that tells the next run what is new and resolved.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Keep the state between runs (first-seen times, what was notified) in this local file "
+    "instead of the report ConfigMap: reports then say what is new, resolved and how old.",
+)
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Send ENV's drift.notify notifications that are due: on new or resolved findings, and "
+    "after remindEvery while drift persists (needs --report-config-map or --state).",
+)
+@click.option(
+    "--notify-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=notify_run.DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one request to a notification receiver may take.",
 )
 @click.pass_obj
 def drift_command(
@@ -137,6 +164,9 @@ def drift_command(
     mask_key_file: Path | None,
     timestamp: bool,
     report_config_map: str | None,
+    state_file: Path | None,
+    notify: bool,
+    notify_timeout: float,
 ) -> None:
     """Audit the live cluster of ENV against the repository.
 
@@ -154,6 +184,11 @@ def drift_command(
 
     When the API server stops answering (--timeout per request) or --deadline passes, the
     report of what was audited is still printed, with an error finding for the rest (exit 2).
+
+    With a previous run's state (--report-config-map, or --state FILE) every report also says
+    what is new since the last run, what was resolved and how long each finding has been open;
+    --notify then tells ENV's drift.notify targets when that changes. A failed notification is
+    one line on stderr and in the report; it never changes the exit code.
     """
     formats = outputs or ("text",)
     if output_file is not None and len(formats) > 1:
@@ -171,6 +206,8 @@ def drift_command(
         raise InputError("--hydrate audits what render produces for ENV; drop --manifests")
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
+    _check_state_options(env, report_config_map, state_file, notify)
+    moment = history.now()
     masker = Masker(load_mask_key(mask_key_file) if mask_key_file is not None else None)
     options = AuditOptions(
         server_side=server_side,
@@ -192,23 +229,22 @@ def drift_command(
         result = run_audit(state, cluster, masker, options)
         if hydrate:
             result = hydrated_audit.explain(result, hooks)
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
-        texts = [
-            json_to_yaml(render(result, "json", timestamp=stamp))
-            if fmt == "yaml"
-            else render(result, fmt, timestamp=stamp)
-            for fmt in formats
-        ]
-        if report_config_map and not result.stopped:
-            store_report(
-                cluster,
-                namespace or env.namespace,
-                report_config_map,
-                {
-                    "report.md": render(result, "markdown", timestamp=stamp),
-                    "report.json": render(result, "json", timestamp=stamp),
-                },
-            )
+        stamp = history.format_time(moment) if timestamp else None
+        store: StateStore | None = None
+        if report_config_map:
+            store = ConfigMapStore(cluster, namespace or env.namespace, report_config_map)
+        elif state_file is not None:
+            store = FileStore(state_file)
+        series = follow_up(
+            store,
+            result,
+            moment,
+            notify=env.drift.notify if notify else None,
+            stamp=stamp,
+            notify_timeout=notify_timeout,
+        )
+        deliveries = series.deliveries
+        texts = [_report(result, fmt, stamp, series.changes, deliveries) for fmt in formats]
     if output_file is not None:
         try:
             output_file.write_text(texts[0], encoding="utf-8")
@@ -218,6 +254,11 @@ def drift_command(
             ) from None
     else:
         click.echo("\n".join(texts), nl=False)
+    for delivery in deliveries:
+        if delivery.status is Status.FAILED:
+            click.echo(delivery.line(), err=True)
+        else:
+            app.info(delivery.line())
     for line in not_hydrated:
         click.echo(f"error: {line}", err=True)
     if not_hydrated:
@@ -237,6 +278,42 @@ def drift_command(
     )
     if result.drift and fail_on == "drift":
         raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+def _check_state_options(
+    env: Environment, report_config_map: str | None, state_file: Path | None, notify: bool
+) -> None:
+    if report_config_map and state_file is not None:
+        raise InputError(
+            "--state keeps the state in a local file, --report-config-map in the ConfigMap; "
+            "pass one of them"
+        )
+    if not notify:
+        return
+    if env.drift.notify is None:
+        raise InputError(
+            f"--notify: environments/{env.name}.yaml sets no drift.notify targets; add "
+            "drift.notify.targets or drop --notify"
+        )
+    if not report_config_map and state_file is None:
+        raise InputError(
+            "--notify needs the previous run's state to tell what changed: pass "
+            "--report-config-map NAME or --state FILE"
+        )
+
+
+def _report(
+    result: AuditResult,
+    fmt: str,
+    stamp: str | None,
+    changes: history.Changes | None,
+    deliveries: tuple[Delivery, ...],
+) -> str:
+    if fmt == "yaml":
+        return json_to_yaml(
+            render(result, "json", timestamp=stamp, changes=changes, deliveries=deliveries)
+        )
+    return render(result, fmt, timestamp=stamp, changes=changes, deliveries=deliveries)
 
 
 def _hydrate(

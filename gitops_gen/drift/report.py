@@ -2,6 +2,10 @@
 
 Every format is a pure function of the result: sorted, no timestamps unless asked for, so two
 runs on the same state give the same bytes. Values are already masked where they must be.
+
+With a previous run's state (:mod:`history`) each report also says what is new, what was
+resolved and how long each finding has been open: those ages are the only part that moves with
+the clock alone (``$GITOPS_GEN_NOW`` fixes it). Fingerprints never move.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from gitops_gen.drift.findings import AuditResult, Finding, FindingType
+from gitops_gen.drift.fingerprint import fingerprint
+from gitops_gen.drift.history import Changes, Tracked, age, format_time
+from gitops_gen.notify.delivery import Delivery
 
 SCHEMA_VERSION = "gitops-gen.io/drift/v1"
 FORMATS = ("text", "json", "markdown", "junit")
@@ -19,9 +26,40 @@ VALUE_WIDTH = 60
 NO_APP = "(no application)"
 
 
-def render(result: AuditResult, fmt: str, *, timestamp: str | None = None) -> str:
+def render(
+    result: AuditResult,
+    fmt: str,
+    *,
+    timestamp: str | None = None,
+    changes: Changes | None = None,
+    deliveries: tuple[Delivery, ...] = (),
+) -> str:
     renderers = {"text": to_text, "json": to_json, "markdown": to_markdown, "junit": to_junit}
-    return renderers[fmt](result, timestamp)
+    return renderers[fmt](result, timestamp, changes, deliveries)
+
+
+def _since(changes: Changes) -> str:
+    """One line: what changed since the previous run."""
+    if changes.previous_run is None:
+        return "first recorded run: every finding is new"
+    parts = [f"{len(changes.new)} new", f"{len(changes.resolved)} resolved"]
+    if changes.unjudged:
+        parts.append(f"{len(changes.unjudged)} not seen but not judged (incomplete audit)")
+    text = f"since the last run ({format_time(changes.previous_run)}): {', '.join(parts)}"
+    if changes.first_seen:
+        oldest = min(changes.first_seen.values())
+        text += f"; oldest open for {age(int((changes.now - oldest).total_seconds()))}"
+    return text
+
+
+def _open_for(changes: Changes, finding: Finding) -> str:
+    fp, _, new = changes.of(finding)
+    return "new" if new else age(changes.open_seconds(fp))
+
+
+def _resolved_line(t: Tracked, changes: Changes) -> str:
+    opened = age(int((changes.now - t.first_seen).total_seconds()))
+    return f"{t.ref.display()} {t.path or '/'} ({t.rule}), open for {opened}"
 
 
 def summary(result: AuditResult) -> dict[str, Any]:
@@ -55,14 +93,22 @@ def _headline(result: AuditResult) -> str:
     )
 
 
-def to_text(result: AuditResult, timestamp: str | None = None) -> str:
+def to_text(
+    result: AuditResult,
+    timestamp: str | None = None,
+    changes: Changes | None = None,
+    deliveries: tuple[Delivery, ...] = (),
+) -> str:
     lines = [_headline(result)]
     if timestamp:
         lines.append(f"generated {timestamp}")
     if result.stopped:
         lines.append(f"incomplete: {result.stopped}")
+    if changes is not None and changes.noteworthy:
+        lines.append(_since(changes))
     if result.findings:
-        header = ("SEVERITY", "TYPE", "APP", "OBJECT", "PATH", "RULE", "DESIRED", "LIVE")
+        header: tuple[str, ...] = ("SEVERITY", "TYPE", "APP", "OBJECT", "PATH", "RULE")
+        header += ("DESIRED", "LIVE") + (("OPEN",) if changes is not None else ())
         rows = [header] + [
             (
                 f.severity.value,
@@ -73,6 +119,7 @@ def to_text(result: AuditResult, timestamp: str | None = None) -> str:
                 f.rule,
                 _value(f.desired, 40),
                 _value(f.live if f.type is not FindingType.ERROR else f.message, 40),
+                *((_open_for(changes, f),) if changes is not None else ()),
             )
             for f in result.findings
         ]
@@ -80,11 +127,47 @@ def to_text(result: AuditResult, timestamp: str | None = None) -> str:
         lines.append("")
         for row in rows:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if changes is not None and changes.resolved:
+        lines += ["", "resolved since the last run:"]
+        lines += [f"  {_resolved_line(t, changes)}" for t in changes.resolved]
     lines.extend(f"warning: {w}" for w in result.warnings)
+    lines.extend(d.line() for d in deliveries)
     return "\n".join(lines) + "\n"
 
 
-def to_json(result: AuditResult, timestamp: str | None = None) -> str:
+def _finding_json(finding: Finding, changes: Changes | None) -> dict[str, Any]:
+    data = {**finding.to_json(), "fingerprint": fingerprint(finding)}
+    if changes is not None:
+        fp, first_seen, new = changes.of(finding)
+        data.update(
+            firstSeen=format_time(first_seen), openSeconds=changes.open_seconds(fp), new=new
+        )
+    return data
+
+
+def _changes_json(changes: Changes) -> dict[str, Any]:
+    def gone(t: Tracked) -> dict[str, Any]:
+        return {
+            "fingerprint": t.fingerprint,
+            **t.to_json(),
+            "openSeconds": int((changes.now - t.first_seen).total_seconds()),
+        }
+
+    return {
+        "checkedAt": format_time(changes.now),
+        "previousRun": format_time(changes.previous_run) if changes.previous_run else None,
+        "new": sorted(changes.new),
+        "resolved": [gone(t) for t in changes.resolved],
+        "unjudged": [gone(t) for t in changes.unjudged],
+    }
+
+
+def to_json(
+    result: AuditResult,
+    timestamp: str | None = None,
+    changes: Changes | None = None,
+    deliveries: tuple[Delivery, ...] = (),
+) -> str:
     document: dict[str, Any] = {
         "schemaVersion": SCHEMA_VERSION,
         "environment": result.environment,
@@ -95,7 +178,11 @@ def to_json(result: AuditResult, timestamp: str | None = None) -> str:
     if result.stopped:
         document["stopped"] = result.stopped
     document["summary"] = summary(result)
-    document["findings"] = [f.to_json() for f in result.findings]
+    if changes is not None:
+        document["changes"] = _changes_json(changes)
+    document["findings"] = [_finding_json(f, changes) for f in result.findings]
+    if deliveries:
+        document["notifications"] = [d.to_json() for d in deliveries]
     document["warnings"] = result.warnings
     document["objects"] = [{"ref": o.ref.to_json(), "app": o.app} for o in result.objects]
     return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
@@ -114,7 +201,12 @@ def _code(value: Any) -> str:
     return f"{fence}{_md(text)}{fence}"
 
 
-def to_markdown(result: AuditResult, timestamp: str | None = None) -> str:
+def to_markdown(
+    result: AuditResult,
+    timestamp: str | None = None,
+    changes: Changes | None = None,
+    deliveries: tuple[Delivery, ...] = (),
+) -> str:
     s = summary(result)
     by = s["byType"]
     out = [f"## Drift report: `{result.environment}`", ""]
@@ -122,6 +214,18 @@ def to_markdown(result: AuditResult, timestamp: str | None = None) -> str:
         out += [f"Generated {timestamp}.", ""]
     if result.stopped:
         out += [f"**Incomplete:** {_md(result.stopped)}", ""]
+    if changes is not None and changes.noteworthy:
+        since = _since(changes)
+        out += [since[0].upper() + since[1:] + ".", ""]
+        if changes.resolved:
+            out += [
+                "Resolved since the last run:",
+                "",
+                *(f"- {_md(_resolved_line(t, changes))}" for t in changes.resolved),
+                "",
+            ]
+    if deliveries:
+        out += [*(f"- {_md(d.line())}" for d in deliveries), ""]
     if not result.findings:
         out += [f"No drift: all {s['objects']} audited objects match the repository.", ""]
         return "\n".join(out)
@@ -139,18 +243,24 @@ def to_markdown(result: AuditResult, timestamp: str | None = None) -> str:
         findings = grouped[app]
         counts = Counter(f.type.value for f in findings)
         detail = ", ".join(f"{counts[t.value]} {t.value}" for t in FindingType if counts[t.value])
+        aged = changes is not None
         out += [
             "<details>",
             f"<summary><b>{_md(app)}</b>: {len(findings)} findings ({detail})</summary>",
             "",
-            "| severity | type | object | path | desired | live | rule |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| severity | type | object | path | desired | live | rule |"
+            + (" open for |" if aged else ""),
+            "| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if aged else ""),
         ]
         for f in findings:
             live = f.message if f.type is FindingType.ERROR else f.live
+            opened = ""
+            if changes is not None:
+                cell = _open_for(changes, f)
+                opened = f" **{cell}** |" if cell == "new" else f" {cell} |"
             out.append(
                 f"| {f.severity.value} | {f.type.value} | {_md(f.ref.display())} | "
-                f"`{_md(f.path or '/')}` | {_code(f.desired)} | {_code(live)} | {f.rule} |"
+                f"`{_md(f.path or '/')}` | {_code(f.desired)} | {_code(live)} | {f.rule} |" + opened
             )
         out += ["", "</details>", ""]
     if result.warnings:
@@ -158,7 +268,12 @@ def to_markdown(result: AuditResult, timestamp: str | None = None) -> str:
     return "\n".join(out)
 
 
-def to_junit(result: AuditResult, timestamp: str | None = None) -> str:
+def to_junit(
+    result: AuditResult,
+    timestamp: str | None = None,
+    changes: Changes | None = None,
+    deliveries: tuple[Delivery, ...] = (),
+) -> str:
     by_object: dict[tuple[str, tuple[str, str, str, str]], list[Finding]] = defaultdict(list)
     for finding in result.findings:
         by_object[(finding.app, finding.ref.identity)].append(finding)
@@ -189,6 +304,14 @@ def to_junit(result: AuditResult, timestamp: str | None = None) -> str:
     )
     if timestamp:
         suite.set("timestamp", timestamp)
+    if changes is not None:
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (
+            ("previousRun", format_time(changes.previous_run) if changes.previous_run else ""),
+            ("new", str(len(changes.new))),
+            ("resolved", str(len(changes.resolved))),
+        ):
+            ET.SubElement(properties, "property", {"name": name, "value": value})
     for obj in result.objects:
         case = ET.SubElement(
             suite,
@@ -204,10 +327,10 @@ def to_junit(result: AuditResult, timestamp: str | None = None) -> str:
                 "failure",
                 {"message": f"{len(drift)} difference(s)", "type": drift[0].rule},
             )
-            failure.text = "\n".join(_line(f) for f in drift)
+            failure.text = "\n".join(_line(f, changes) for f in drift)
         if errors:
             error = ET.SubElement(case, "error", {"message": errors[0].message})
-            error.text = "\n".join(_line(f) for f in errors)
+            error.text = "\n".join(_line(f, changes) for f in errors)
     for finding in type_errors:
         case = ET.SubElement(
             suite,
@@ -219,8 +342,12 @@ def to_junit(result: AuditResult, timestamp: str | None = None) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 
 
-def _line(f: Finding) -> str:
-    return (
+def _line(f: Finding, changes: Changes | None = None) -> str:
+    text = (
         f"{f.type.value} {f.path or '/'} ({f.rule}): desired {_value(f.desired)}, "
         f"live {_value(f.live)}"
     )
+    if changes is not None:
+        cell = _open_for(changes, f)
+        text += " [new]" if cell == "new" else f" [open for {cell}]"
+    return text

@@ -1,8 +1,9 @@
-"""Storing the scheduled audit's report in a ConfigMap ``drift-report-<env>``."""
+"""Storing the scheduled audit's report in a ConfigMap ``drift-report-<env>``, and reading back
+the state the previous run left there (``state.json``, see :mod:`history`)."""
 
 from __future__ import annotations
 
-from gitops_gen.drift.live import ApiRequestError, LiveCluster
+from gitops_gen.drift.live import ApiRequestError, LiveCluster, NotServed
 
 
 def store_report(cluster: LiveCluster, namespace: str, name: str, data: dict[str, str]) -> None:
@@ -29,3 +30,18 @@ def store_report(cluster: LiveCluster, namespace: str, name: str, data: dict[str
             name,
             content_type="application/merge-patch+json",
         )
+
+
+def read_report_key(cluster: LiveCluster, namespace: str, name: str, key: str) -> str | None:
+    """One key of the report ConfigMap; None when the ConfigMap or the key does not exist.
+
+    One GET of the report's own name: what the audit's Role allows (``get`` on that name only).
+    """
+    try:
+        config_map = cluster.request(
+            "GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}", f"get ConfigMap {name}"
+        )
+    except NotServed:  # 404: the first run
+        return None
+    value = (config_map.get("data") or {}).get(key)
+    return str(value) if value is not None else None

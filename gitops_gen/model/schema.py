@@ -403,6 +403,9 @@ class Notify(Strict):
     targets: list[NotifyTarget] = Field(min_length=1)
     # Notifications go out when findings change, and again after this long while drift persists.
     remind_every: str = Field(default="24h", pattern=DURATION)
+    # Where people read the report (the Argo CD UI, a dashboard), linked from webhook and Slack
+    # messages; default: the environment's issue, when a github/gitlab target keeps one.
+    link: str | None = Field(default=None, pattern=r"^https?://")
 
     @field_validator("targets")
     @classmethod
@@ -424,6 +427,14 @@ class DriftSchedule(Strict):
     # An Application whose status.reconciledAt is older than this is a stale verdict; unset means
     # three times the application controller's resync period.
     stale_after: str | None = Field(default=None, pattern=DURATION)
+
+    @model_validator(mode="after")
+    def _notify_needs_its_state(self) -> DriftSchedule:
+        # what was notified, and when, is kept in the report ConfigMap: without it every run
+        # would notify again
+        if self.notify is not None and not self.report_config_map:
+            raise ValueError("drift.notify needs drift.reportConfigMap: true (it keeps the state)")
+        return self
 
 
 class EnvironmentFile(Strict):

@@ -7,21 +7,19 @@ can be overridden (GitHub Enterprise, self-managed GitLab, and the tests' local 
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from gitops_gen.errors import ExternalToolError, InputError
+from gitops_gen.jsonhttp import HttpFailure, request_json
 
 FORGES = ("github", "gitlab")
 _TOKENS = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN"}
 _API_VARS = {"github": "GITOPS_GEN_GITHUB_API_URL", "gitlab": "GITOPS_GEN_GITLAB_API_URL"}
-_DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
+DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
 _TIMEOUT = 30
 
 
@@ -43,7 +41,7 @@ def token_for(forge: str) -> str:
 
 
 def api_base(forge: str) -> str:
-    return (os.environ.get(_API_VARS[forge]) or _DEFAULT_API[forge]).rstrip("/")
+    return (os.environ.get(_API_VARS[forge]) or DEFAULT_API[forge]).rstrip("/")
 
 
 def project_path(remote_url: str) -> str:
@@ -70,27 +68,40 @@ def _redact(url: str) -> str:
     return re.sub(r"//[^/@]+@", "//", url)
 
 
+def auth_headers(forge: str, token: str) -> dict[str, str]:
+    """The forge's own way of carrying a token: a header, never the URL."""
+    if forge == "github":
+        return {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+    return {"PRIVATE-TOKEN": token}
+
+
+def project_api(forge: str, base: str, project: str) -> str:
+    """The API URL of a project: ``/repos/owner/repo`` or ``/projects/group%2Frepo``."""
+    if forge == "github":
+        return f"{base}/repos/{project}"
+    return f"{base}/projects/{urllib.parse.quote(project, safe='')}"
+
+
 def open_pull_request(forge: str, remote_url: str, request: PullRequest) -> str:
     """Open the pull request; its web URL."""
     token = token_for(forge)
     project = project_path(remote_url)
     base = api_base(forge)
     if forge == "github":
-        url = f"{base}/repos/{project}/pulls"
+        url = f"{project_api(forge, base, project)}/pulls"
         payload: dict[str, Any] = {
             "title": request.title,
             "body": request.body,
             "head": request.head,
             "base": request.base,
         }
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-        }
         key = "html_url"
     else:
-        url = f"{base}/projects/{urllib.parse.quote(project, safe='')}/merge_requests"
+        url = f"{project_api(forge, base, project)}/merge_requests"
         payload = {
             "title": request.title,
             "description": request.body,
@@ -98,57 +109,26 @@ def open_pull_request(forge: str, remote_url: str, request: PullRequest) -> str:
             "target_branch": request.base,
             "remove_source_branch": True,
         }
-        headers = {"PRIVATE-TOKEN": token}
         key = "web_url"
-    data = _post(forge, url, payload, headers)
+    data = _post(forge, url, payload, auth_headers(forge, token), token)
     link = data.get(key) if isinstance(data, dict) else None
     if not isinstance(link, str):
         raise ExternalToolError(f"{forge}: the pull request was created but no {key} came back")
     return link
 
 
-def _post(forge: str, url: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
-    body = json.dumps(payload).encode("utf-8")
-    req = urllib.request.Request(  # noqa: S310 - the URL is https:// or the tests' local server
-        url,
-        data=body,
-        method="POST",
-        headers={
-            **headers,
-            "Content-Type": "application/json",
-            "User-Agent": "gitops-gen",
-        },
-    )
+def _post(
+    forge: str, url: str, payload: dict[str, Any], headers: dict[str, str], token: str
+) -> Any:
     try:
-        with urllib.request.urlopen(req, timeout=_TIMEOUT) as response:  # noqa: S310
-            return json.loads(response.read().decode("utf-8") or "{}")
-    except urllib.error.HTTPError as exc:
+        data = request_json("POST", url, payload, headers, timeout=_TIMEOUT, secrets=[token])
+    except HttpFailure as exc:
+        if exc.status is None:
+            raise ExternalToolError(f"{forge}: cannot reach {exc.origin}: {exc.reason}") from None
+        reason = f": {exc.reason}" if exc.reason else ""
         raise ExternalToolError(
-            f"{forge}: opening the pull request failed: HTTP {exc.code}{_reason(exc)}"
+            f"{forge}: opening the pull request failed: HTTP {exc.status}{reason}"
         ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ExternalToolError(f"{forge}: cannot reach {_origin(url)}: {reason}") from None
-    except json.JSONDecodeError:
-        raise ExternalToolError(
-            f"{forge}: the API answered with something other than JSON"
-        ) from None
-
-
-def _reason(exc: urllib.error.HTTPError) -> str:
-    try:
-        data = json.loads(exc.read().decode("utf-8"))
-    except (ValueError, OSError):
-        return ""
-    message = data.get("message") if isinstance(data, dict) else None
-    if isinstance(message, list):
-        message = "; ".join(str(m) for m in message)
-    if not message:
-        return ""
-    text = " ".join(str(message).split())
-    return ": " + (text if len(text) <= 160 else text[:157] + "...")
-
-
-def _origin(url: str) -> str:
-    parsed = urllib.parse.urlparse(url)
-    return f"{parsed.scheme}://{parsed.netloc}"
+    if isinstance(data, str):
+        raise ExternalToolError(f"{forge}: the API answered with something other than JSON")
+    return data

@@ -13,6 +13,7 @@ import jinja2
 
 from gitops_gen import __version__
 from gitops_gen.model import Environment, Platform
+from gitops_gen.notify.variables import variable as notify_variable
 from gitops_gen.render import layout, waves
 from gitops_gen.render.templating import render_template
 
@@ -52,6 +53,16 @@ RBAC_FILES = ("serviceaccount", "clusterrole", "clusterrolebinding", "role", "ro
 
 
 @dataclass(frozen=True)
+class SecretEnv:
+    """An environment variable of the audit container set from a Secret (a notify target's
+    URL or token): the repository names the Secret, never the value."""
+
+    name: str
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True)
 class AuditSpec:
     name: str
     cluster_name: str
@@ -62,6 +73,7 @@ class AuditSpec:
     report_config_map: str
     args: tuple[str, ...]
     read_rules: tuple[ReadRule, ...] = READ_RULES
+    secret_env: tuple[SecretEnv, ...] = ()
 
 
 def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
@@ -70,6 +82,13 @@ def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
     args += ["--fail-on", "never"]
     if env.drift.report_config_map:
         args += ["--report-config-map", report]
+    secret_env: list[SecretEnv] = []
+    if env.drift.notify is not None:
+        args += ["--notify"]
+        for target in env.drift.notify.targets:
+            ref = target.url or target.token
+            if ref is not None:
+                secret_env.append(SecretEnv(notify_variable(target), ref.secret, ref.key))
     return AuditSpec(
         name=AUDIT_NAME,
         cluster_name=f"{AUDIT_NAME}-{env.name}",
@@ -79,6 +98,7 @@ def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
         image=f"{IMAGE_REPOSITORY.format(platform=platform.name)}:{__version__}",
         report_config_map=report,
         args=tuple(args),
+        secret_env=tuple(secret_env),
     )
 
 

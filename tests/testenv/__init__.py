@@ -6,6 +6,8 @@ One module per component, each with build/find → start → ready → stop:
 * ``apprepo.py`` — the application repository holding the stand-in platform chart;
 * ``gobuild.py`` — building pinned Go programs from the Go module proxy into the cache;
 * ``process.py`` — starting, probing and always stopping server processes.
+* ``receivers.py`` — loopback notification receivers (JSON webhook, Slack, GitHub and
+  GitLab issues) that check and record every request.
 
 Command line: ``python -m tests.testenv build|run`` (``--help`` lists the options).
 """
