@@ -96,7 +96,7 @@ class Credentials:
 def display_url(url: str) -> str:
     """`url` without any user info (what messages show)."""
     parts = urlsplit(url)
-    if parts.scheme and parts.netloc and "@" in parts.netloc:
+    if parts.scheme in ("http", "https") and "@" in parts.netloc:
         return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
     return url
 
@@ -231,13 +231,20 @@ def explain(url: str, revision: str, stderr: str, credentials: Credentials | Non
         "network is unreachable",
     )
     if any(marker in text for marker in unreachable):
-        return f"{where}: cannot reach the server ({_last_line(stderr)})"
-    return f"{where} failed: {_last_line(stderr)}"
+        return f"{where}: cannot reach the server ({_line(stderr, unreachable)})"
+    return f"{where} failed: {_line(stderr, ('fatal:', 'error:'))}"
 
 
-def _last_line(stderr: str) -> str:
-    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
-    line = lines[-1] if lines else "no message"
+def _line(stderr: str, markers: tuple[str, ...]) -> str:
+    """The first line of git's stderr holding one of `markers`, else its first line."""
+    text = stderr.strip()
+    # GitPython keeps stderr as "stderr: '...'"; undo that decoration
+    match = re.match(r"^stderr: '(?P<body>.*)'$", text, re.DOTALL)
+    if match:
+        text = match.group("body")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    chosen = [ln for ln in lines if any(m in ln.lower() for m in markers)]
+    line = (chosen or lines or ["no message"])[0]
     for prefix in ("fatal: ", "error: "):
         line = line.removeprefix(prefix)
     return line if len(line) <= 200 else line[:197] + "..."

@@ -1,0 +1,198 @@
+"""`gitops-gen clone` (the scheduled audit's checkout) against a private repository served over
+HTTPS with basic auth by `git http-backend`, with a CA generated per test; and the CronJob that
+renders it (references to the Secret, never its values)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import Result, git, run_cli
+from tests.testenv.gitserver import GitHttpsServer, GitRemote, serve_repository
+
+USER = "audit-bot"
+TOKEN = "canary-clone-token-5d1f0b7a"  # searched for in every output below
+
+
+@pytest.fixture
+def private(tmp_path: Path) -> Iterator[tuple[GitHttpsServer, str, str]]:
+    """(server, HTTPS URL of a one-commit repository, that commit)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "README.md").write_text("private GitOps repository\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "initial")
+    remote: GitRemote = serve_repository(work, tmp_path / "repos" / "aether.git")
+    with GitHttpsServer(tmp_path / "repos", tmp_path / "tls", USER, TOKEN) as server:
+        yield server, server.url_for(remote), remote.head()
+
+
+def _secret_folder(
+    folder: Path, server: GitHttpsServer, *, password: str = TOKEN, ca: bool = True
+) -> Path:
+    """A Secret as the kubelet mounts it: one file per key."""
+    folder.mkdir()
+    (folder / "username").write_text(USER)
+    (folder / "password").write_text(password + "\n")
+    if ca:
+        (folder / "ca.crt").write_bytes(server.ca_file.read_bytes())
+    return folder
+
+
+def _clone(url: str, dest: Path, credentials: Path | None, *, expect: int) -> Result:
+    auth = ["--auth", "https", "--credentials", str(credentials)] if credentials else []
+    return run_cli("clone", url, str(dest), *auth, "--secret-name", "gitops-repo", expect=expect)
+
+
+def _one_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_clones_with_the_mounted_token_and_ca(
+    private: tuple[GitHttpsServer, str, str], tmp_path: Path
+) -> None:
+    server, url, head = private
+    secret = _secret_folder(tmp_path / "secret", server)
+    dest = tmp_path / "checkout"
+    result = _clone(url, dest, secret, expect=0)
+    assert git(dest, "rev-parse", "HEAD").strip() == head
+    assert (dest / "README.md").read_text() == "private GitOps repository\n"
+    # the token reached the server as basic auth, never the URL or the clone's config
+    assert {r.user for r in server.requests if r.status == 200} == {USER}
+    assert url in git(dest, "remote", "get-url", "origin")
+    assert TOKEN not in (dest / ".git" / "config").read_text()
+    assert TOKEN not in result.output
+
+
+def test_a_wrong_token_is_one_line_naming_the_repository_and_the_secret(
+    private: tuple[GitHttpsServer, str, str], tmp_path: Path
+) -> None:
+    server, url, _ = private
+    wrong = "canary-wrong-token-9a8b7c6d"
+    secret = _secret_folder(tmp_path / "secret", server, password=wrong)
+    dest = tmp_path / "checkout"
+    result = _clone(url, dest, secret, expect=2)
+    line = _one_line(result)
+    assert url in line and "Secret gitops-repo" in line and "HTTP 401" in line, line
+    assert "token" in line  # what to fix
+    assert wrong not in result.output and TOKEN not in result.output
+    assert not dest.exists()  # nothing half-cloned left behind
+    assert all(r.user is None for r in server.requests)
+
+
+def test_an_untrusted_certificate_is_not_accepted(
+    private: tuple[GitHttpsServer, str, str], tmp_path: Path
+) -> None:
+    server, url, _ = private
+    secret = _secret_folder(tmp_path / "secret", server, ca=False)
+    result = _clone(url, tmp_path / "checkout", secret, expect=2)
+    line = _one_line(result)
+    assert "TLS certificate is not trusted" in line and "ca.crt of Secret gitops-repo" in line
+    assert not server.requests  # the token never left: TLS failed first
+    assert TOKEN not in result.output
+
+
+def test_a_private_repository_without_credentials_says_what_to_configure(
+    private: tuple[GitHttpsServer, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, url, _ = private
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(server.ca_file))
+    result = _clone(url, tmp_path / "checkout", None, expect=2)
+    assert "set drift.repoCredentials" in _one_line(result)
+
+
+def test_unknown_revision_and_missing_key(
+    private: tuple[GitHttpsServer, str, str], tmp_path: Path
+) -> None:
+    server, url, _ = private
+    secret = _secret_folder(tmp_path / "secret", server)
+    result = run_cli(
+        "clone", url, str(tmp_path / "a"), "--revision", "release-9",
+        "--auth", "https", "--credentials", str(secret), expect=2,
+    )  # fmt: skip
+    assert "revision release-9 not found" in _one_line(result)
+    (secret / "password").unlink()
+    result = _clone(url, tmp_path / "b", secret, expect=2)
+    assert "Secret gitops-repo: key password is missing" in _one_line(result)
+
+
+def test_a_password_in_the_url_is_refused(tmp_path: Path) -> None:
+    result = run_cli(
+        "clone", f"https://bot:{TOKEN}@git.example.com/aether.git", str(tmp_path / "c"),
+        expect=2,
+    )  # fmt: skip
+    assert "carries a password" in _one_line(result)
+    assert TOKEN not in result.output
+
+
+def test_ssh_needs_known_hosts_and_never_prints_the_key(tmp_path: Path) -> None:
+    """No sshd here, so SSH stops at what the client decides: the Secret's keys and a server
+    that cannot be reached (strict host-key checking is in the ssh command line)."""
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\ncanary-ssh-key-material-3e4f\n"
+    secret = tmp_path / "ssh"
+    secret.mkdir()
+    (secret / "sshPrivateKey").write_text(key)
+    args = ("clone", "ssh://git@127.0.0.1:1/aether.git", str(tmp_path / "c"))
+    creds = ("--auth", "ssh", "--credentials", str(secret), "--secret-name", "deploy-key")
+    missing = run_cli(*args, *creds, expect=2)
+    assert "Secret deploy-key: key known_hosts is missing" in _one_line(missing)
+    (secret / "known_hosts").write_text("")
+    unreachable = run_cli(*args, *creds, expect=2)
+    line = _one_line(unreachable)
+    assert line.startswith("error: clone of ssh://git@127.0.0.1:1/aether.git: cannot reach"), line
+    assert "Connection refused" in line
+    assert "canary-ssh-key" not in unreachable.output
+    wrong_type = run_cli("clone", "https://git.example.com/a.git", "d", *creds, expect=2)
+    assert "type ssh needs an ssh://" in _one_line(wrong_type)
+
+
+def _cronjob(repo: Path, env: str) -> dict[str, object]:
+    cluster = {"dev": "dev-eu1", "prod": "prod-eu1"}[env]
+    path = repo / "clusters" / cluster / "audit" / env / "cronjob.yaml"
+    loaded = yaml.safe_load(path.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_render_mounts_the_credentials_secret_by_reference(aether: Path) -> None:
+    for env, kind, secret in (("dev", "https", "gitops-repo"), ("prod", "ssh", "gitops-deploy")):
+        path = aether / "environments" / f"{env}.yaml"
+        text = re.sub(r"^drift: \{", f"drift: {{repoCredentials: {{type: {kind}, secret: {secret}}}, ", path.read_text(), flags=re.M)  # fmt: skip
+        path.write_text(text)
+    run_cli("render", repo=aether, expect=0)
+    dev = _cronjob(aether, "dev")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
+    checkout = dev["initContainers"][0]
+    assert checkout["command"] == [
+        "gitops-gen", "clone", "https://git.example.com/aether/aether-gitops.git", "/work/repo",
+        "--revision", "main", "--auth", "https", "--credentials",
+        "/etc/gitops-gen/repo-credentials", "--secret-name", "gitops-repo",
+    ]  # fmt: skip
+    assert {"name": "repo-credentials", "mountPath": "/etc/gitops-gen/repo-credentials",
+            "readOnly": True} in checkout["volumeMounts"]  # fmt: skip
+    volume = next(v for v in dev["volumes"] if v["name"] == "repo-credentials")
+    assert volume == {"name": "repo-credentials", "secret": {"secretName": "gitops-repo", "defaultMode": 0o440}}  # fmt: skip
+    # the audit container itself never sees the credentials
+    assert all(m["name"] != "repo-credentials" for m in dev["containers"][0]["volumeMounts"])
+    prod = _cronjob(aether, "prod")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
+    assert prod["initContainers"][0]["command"][-5:] == [
+        "ssh", "--credentials", "/etc/gitops-gen/repo-credentials", "--secret-name",
+        "gitops-deploy",
+    ]  # fmt: skip
+    run_cli("validate", "dev", repo=aether, expect=0)
+
+
+def test_the_image_has_what_the_checkout_needs() -> None:
+    """The CronJob's init container runs `gitops-gen clone` in the audit image: git for HTTPS,
+    ssh for SSH URLs, CA certificates for public forges."""
+    dockerfile = (Path(__file__).resolve().parent.parent / "Dockerfile").read_text()
+    install = next(ln for ln in dockerfile.splitlines() if "apt-get install" in ln)
+    assert {"git", "openssh-client", "ca-certificates"} <= set(install.split())
+    assert 'ENTRYPOINT ["gitops-gen"]' in dockerfile
