@@ -165,8 +165,10 @@ def _cronjob(repo: Path, env: str) -> dict[str, object]:
 def test_render_mounts_the_credentials_secret_by_reference(aether: Path) -> None:
     for env, kind, secret in (("dev", "https", "gitops-repo"), ("prod", "ssh", "gitops-deploy")):
         path = aether / "environments" / f"{env}.yaml"
-        text = re.sub(r"^drift: \{", f"drift: {{repoCredentials: {{type: {kind}, secret: {secret}}}, ", path.read_text(), flags=re.M)  # fmt: skip
-        path.write_text(text)
+        credentials = f"repoCredentials: {{type: {kind}, secret: {secret}}}, "
+        path.write_text(
+            re.sub(r"^drift: \{", "drift: {" + credentials, path.read_text(), flags=re.M)
+        )
     run_cli("render", repo=aether, expect=0)
     dev = _cronjob(aether, "dev")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
     checkout = dev["initContainers"][0]
@@ -178,7 +180,7 @@ def test_render_mounts_the_credentials_secret_by_reference(aether: Path) -> None
     assert {"name": "repo-credentials", "mountPath": "/etc/gitops-gen/repo-credentials",
             "readOnly": True} in checkout["volumeMounts"]  # fmt: skip
     volume = next(v for v in dev["volumes"] if v["name"] == "repo-credentials")
-    assert volume == {"name": "repo-credentials", "secret": {"secretName": "gitops-repo", "defaultMode": 0o440}}  # fmt: skip
+    assert volume["secret"] == {"secretName": "gitops-repo", "defaultMode": 0o440}
     # the audit container itself never sees the credentials
     assert all(m["name"] != "repo-credentials" for m in dev["containers"][0]["volumeMounts"])
     prod = _cronjob(aether, "prod")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
