@@ -1,0 +1,281 @@
+"""Run the rendered scheduled-audit CronJob's processes for real, without a kubelet.
+
+What a kubelet would do for one Job's Pod, and no more:
+
+* every volume becomes a folder of the run: ``emptyDir`` empty, ``secret``/``configMap`` one file
+  per key (read as the admin, as the kubelet reads them), and each container path under a
+  ``mountPath`` (in ``command``, ``args`` and ``env`` values) is rewritten to that folder;
+* the Pod's ServiceAccount gets a token from the TokenRequest API, written with the API server's
+  CA and the namespace to a folder that ``GITOPS_GEN_SERVICE_ACCOUNT_DIR`` names (the in-cluster
+  loader's override in gitops_gen/drift/live.py), next to ``KUBERNETES_SERVICE_HOST``/``_PORT``;
+* ``env`` entries are set, ``valueFrom.secretKeyRef``/``configMapKeyRef`` resolved;
+* the init containers run in order, then the container, as processes of this checkout's
+  ``gitops-gen`` (the image's ENTRYPOINT), in a clean environment: no kubeconfig, ``HOME`` from
+  the CronJob, nothing of the test's own environment but ``PATH``.
+
+Each call is a fresh Pod (new folders, new token), so a scenario can run the job several times
+against the same cluster and read the report ConfigMap in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from tests.drift_support import Kube
+
+# The image's ENTRYPOINT (Dockerfile): a container without `command` runs gitops-gen ARGS.
+ENTRYPOINT = ("gitops-gen",)
+SERVICE_ACCOUNT_DIR_ENV = "GITOPS_GEN_SERVICE_ACCOUNT_DIR"
+DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """One container's process: what it printed and how it ended."""
+
+    name: str
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of the CronJob's Pod.
+
+    ``processes``: the init containers then the container, as far as they ran (a failed init
+    container stops the Pod, as the kubelet does with ``restartPolicy: Never``).
+    ``report``: the report ConfigMap's ``data`` after the run (None if there is none).
+    ``token``: the ServiceAccount token the processes used, to prove what it may not do.
+    """
+
+    processes: tuple[ProcessRun, ...]
+    report: dict[str, str] | None
+    token: str
+    server: str
+    ca_file: Path
+    folder: Path
+
+    @property
+    def checkout(self) -> ProcessRun:
+        return self.processes[0]
+
+    @property
+    def audit(self) -> ProcessRun:
+        assert len(self.processes) > 1, f"the init container failed:\n{self.checkout.output}"
+        return self.processes[-1]
+
+    @property
+    def exit_code(self) -> int:
+        """The Pod's outcome: the first failed process's code, else the container's."""
+        return next((p.exit_code for p in self.processes if p.exit_code), 0)
+
+    @property
+    def output(self) -> str:
+        return "".join(p.output for p in self.processes)
+
+
+@dataclass
+class _Pod:
+    kube: Kube
+    namespace: str
+    folder: Path
+    mounts: dict[str, Path] = field(default_factory=dict)  # volume name -> folder
+
+    def secret(self, name: str) -> dict[str, bytes]:
+        path = f"/api/v1/namespaces/{self.namespace}/secrets/{name}"
+        data = self.kube.live.request("GET", path, "get").get("data") or {}
+        return {k: base64.b64decode(v) for k, v in data.items()}
+
+    def config_map(self, name: str) -> dict[str, bytes]:
+        path = f"/api/v1/namespaces/{self.namespace}/configmaps/{name}"
+        data = self.kube.live.request("GET", path, "get").get("data") or {}
+        return {k: v.encode() for k, v in data.items()}
+
+    def volume(self, volume: Mapping[str, Any]) -> None:
+        target = self.folder / "volumes" / volume["name"]
+        target.mkdir(parents=True)
+        if "emptyDir" in volume:
+            pass
+        elif "secret" in volume or "configMap" in volume:
+            source = volume.get("secret") or volume["configMap"]
+            files = (
+                self.secret(source["secretName"])
+                if "secret" in volume
+                else self.config_map(source["name"])
+            )
+            for key, value in files.items():
+                (target / key).write_bytes(value)
+                (target / key).chmod(source.get("defaultMode", 0o644) | 0o600)  # we are the owner
+        else:
+            raise NotImplementedError(f"volume {volume['name']}: only emptyDir, secret, configMap")
+        self.mounts[volume["name"]] = target
+
+    def paths(self, container: Mapping[str, Any]) -> list[tuple[str, Path]]:
+        """(mountPath, folder), longest first, so /work/repo wins over /work."""
+        pairs = [
+            (m["mountPath"], self.mounts[m["name"]]) for m in container.get("volumeMounts", [])
+        ]
+        return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+    def env_value(self, item: Mapping[str, Any]) -> str:
+        if "value" in item:
+            return str(item["value"])
+        source = item["valueFrom"]
+        if "secretKeyRef" in source:
+            ref = source["secretKeyRef"]
+            return self.secret(ref["name"])[ref["key"]].decode()
+        if "configMapKeyRef" in source:
+            ref = source["configMapKeyRef"]
+            return self.config_map(ref["name"])[ref["key"]].decode()
+        if source.get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
+            return self.namespace
+        raise NotImplementedError(f"env {item['name']}: unsupported valueFrom {source}")
+
+
+def _rewrite(value: str, paths: list[tuple[str, Path]]) -> str:
+    for mount, folder in paths:
+        if value == mount or value.startswith(mount.rstrip("/") + "/"):
+            return str(folder) + value[len(mount.rstrip("/")) :]
+    return value
+
+
+def _gitops_gen() -> str:
+    script = Path(sys.executable).parent / "gitops-gen"
+    found = str(script) if script.is_file() else shutil.which("gitops-gen")
+    assert found, "gitops-gen is not installed in this environment (make venv)"
+    return found
+
+
+def service_account_token(kube: Kube, namespace: str, name: str, *, seconds: int = 3600) -> str:
+    """A token for ServiceAccount `name` from the TokenRequest API (what the kubelet projects)."""
+    body = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"expirationSeconds": seconds},
+    }
+    path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
+    token = kube.live.request("POST", path, "token", body=body)["status"]["token"]
+    assert isinstance(token, str)
+    return token
+
+
+def report_config_map_name(cronjob: Mapping[str, Any]) -> str | None:
+    args = _pod_spec(cronjob)["containers"][0].get("args", [])
+    if "--report-config-map" in args:
+        return str(args[args.index("--report-config-map") + 1])
+    return None
+
+
+def _pod_spec(cronjob: Mapping[str, Any]) -> dict[str, Any]:
+    spec = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert isinstance(spec, dict)
+    return spec
+
+
+def run_audit_job(
+    kubeconfig: Path,
+    cronjob: Mapping[str, Any],
+    workdir: Path,
+    *,
+    namespace: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> JobRun:
+    """Run `cronjob`'s Pod (init containers, then the container) as processes, as its
+    ServiceAccount; the kubelet's reads (Secrets for volumes and env, the token) use the admin
+    context of `kubeconfig`.
+
+    `namespace`: the Pod's (default: the CronJob's own ``metadata.namespace``). `env`: extra
+    variables for every process, set last (e.g. ``GIT_SSL_CAINFO``, notification URLs of test
+    receivers). Returns every process's output and exit code and the report ConfigMap's data.
+    """
+    config = yaml.safe_load(kubeconfig.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    server = str(cluster["server"])
+    ca_pem = Path(cluster["certificate-authority"]).read_bytes()
+    pod_spec = copy.deepcopy(_pod_spec(cronjob))
+    ns = namespace or cronjob["metadata"]["namespace"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="pod-", dir=workdir))
+    kube = Kube(kubeconfig)
+    try:
+        pod = _Pod(kube, ns, folder)
+        for volume in pod_spec.get("volumes", []):
+            pod.volume(volume)
+        token = service_account_token(kube, ns, pod_spec.get("serviceAccountName", "default"))
+        account = folder / "serviceaccount"
+        account.mkdir(mode=0o700)
+        (account / "token").write_text(token)
+        (account / "ca.crt").write_bytes(ca_pem)
+        (account / "namespace").write_text(ns)
+        address = urlsplit(server)
+        base_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "KUBERNETES_SERVICE_HOST": str(address.hostname),
+            "KUBERNETES_SERVICE_PORT": str(address.port or 443),
+            SERVICE_ACCOUNT_DIR_ENV: str(account),
+        }
+        root = folder / "root"  # the image's working folder (no WORKDIR: /)
+        root.mkdir()
+        runs: list[ProcessRun] = []
+        containers = [*pod_spec.get("initContainers", []), *pod_spec["containers"]]
+        for container in containers:
+            paths = pod.paths(container)
+            argv = [*(container.get("command") or ENTRYPOINT), *container.get("args", [])]
+            argv = [_rewrite(arg, paths) for arg in argv]
+            if argv[0] == "gitops-gen":
+                argv[0] = _gitops_gen()
+            process_env = dict(base_env)
+            for item in container.get("env", []):
+                process_env[item["name"]] = _rewrite(pod.env_value(item), paths)
+            process_env.update(env or {})
+            done = subprocess.run(
+                argv,
+                cwd=root,
+                env=process_env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            runs.append(
+                ProcessRun(
+                    container["name"], tuple(argv), done.returncode, done.stdout, done.stderr
+                )
+            )
+            if done.returncode != 0 and container in pod_spec.get("initContainers", []):
+                break
+        report = None
+        name = report_config_map_name(cronjob)
+        if name:
+            path = f"/api/v1/namespaces/{ns}/configmaps/{name}"
+            try:
+                report = kube.live.request("GET", path, "get").get("data") or {}
+            except Exception as exc:  # only "not found" is an answer here
+                if getattr(exc, "status", None) != 404:
+                    raise
+        return JobRun(
+            tuple(runs), report, token, server, folder / "serviceaccount" / "ca.crt", folder
+        )
+    finally:
+        kube.close()
