@@ -200,12 +200,12 @@ def explain(url: str, revision: str, stderr: str, credentials: Credentials | Non
         return f"{where}: git could not read {source}; check the Secret's keys"
     if "authentication failed" in text or "401" in text or "invalid username or password" in text:
         return (
-            f"{where}: the server rejected the credentials from {source} (HTTP 401); check the "
+            f"{where}: HTTP 401, the server rejected the credentials from {source}; check the "
             "username and that the token is current and may read the repository"
         )
     if "403" in text:
         return (
-            f"{where}: access denied (HTTP 403) with the credentials from {source}; give the "
+            f"{where}: HTTP 403, access denied with the credentials from {source}; give the "
             "token read access to the repository"
         )
     if "certificate" in text and ("problem" in text or "verif" in text or "ssl" in text):
