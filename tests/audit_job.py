@@ -20,13 +20,16 @@ against the same cluster and read the report ConfigMap in between.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tests.drift_support import Kube
+from gitops_gen.model import load_platform
+from tests.drift_support import CANARY_PASSWORD, ENV, Kube, rendered_objects, sync_rendered
+from tests.helpers import copy_aether, git, run_cli
+from tests.testenv import gitserver
+from tests.testenv.gitserver import GitHttpsServer, serve_repository
 
 # The image's ENTRYPOINT (Dockerfile): a container without `command` runs gitops-gen ARGS.
 ENTRYPOINT = ("gitops-gen",)
@@ -279,3 +286,154 @@ def run_audit_job(
         )
     finally:
         kube.close()
+
+
+# -- a scheduled environment to run the job against ---------------------------------------
+
+USER = "audit-bot"  # the clone's basic-auth user
+SECRET = "gitops-repo"  # drift.repoCredentials' Secret in the environment's namespace
+
+
+@dataclass
+class Scheduled:
+    """ENV rendered from a private repository and synced: what `scheduled_environment` yields.
+
+    ``kube``: admin access; ``repo``: the working copy whose pushes the job clones (commit,
+    then ``push()``); ``cronjob``: the rendered CronJob the job runs.
+    """
+
+    kube: Kube
+    kubeconfig: Path
+    repo: Path
+    namespace: str
+    cronjob: dict[str, Any]
+    server: GitHttpsServer
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.base_url}aether.git"
+
+    def run(self, **env: str) -> JobRun:
+        """One scheduled run (a fresh Pod); `env`: extra variables for its processes."""
+        return run_audit_job(self.kubeconfig, self.cronjob, self.workdir, env=env)
+
+    def push(self) -> str:
+        """Push the working copy's main (after a commit) to the served repository: the next
+        run clones it. The live objects and `cronjob` are not re-synced."""
+        return gitserver.push(self.repo)
+
+    def set_token(self, token: str) -> None:
+        path = f"/api/v1/namespaces/{self.namespace}/secrets/{SECRET}"
+        self.kube.live.request(
+            "PATCH",
+            path,
+            "patch",
+            body={"stringData": {"password": token}},
+            content_type="application/merge-patch+json",
+        )
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert re.search(old, text, flags=re.M), (path, old)
+    path.write_text(re.sub(old, new, text, count=1, flags=re.M))
+
+
+@contextlib.contextmanager
+def scheduled_environment(
+    kubeconfig: Path,
+    folder: Path,
+    *,
+    token: str,
+    edit: Callable[[Path], None] | None = None,
+) -> Iterator[Scheduled]:
+    """ENV (dev) rendered with a private gitopsRepo (HTTPS with basic auth `USER`/`token` and a
+    CA of its own) and ``drift.repoCredentials`` naming `SECRET`, synced into a namespace of
+    its own as Argo CD would, with its required Secrets and the credentials Secret. `edit`
+    changes the repository (e.g. ``drift.notify``) before it is rendered and committed.
+    Everything is deleted afterwards."""
+    namespace = f"audit-{secrets.token_hex(3)}"
+    argocd = f"{namespace}-argocd"
+    repos = folder / "repos"
+    repos.mkdir()
+    with GitHttpsServer(repos, folder / "tls", USER, token) as server:
+        repo = copy_aether(folder / "aether")
+        url = f"{server.base_url}aether.git"
+        environments = repo / "environments"
+        platform = environments / "platform.yaml"
+        _edit(platform, r"^  gitopsRepo: .*$", f"  gitopsRepo: {url}")
+        _edit(platform, r"^  argocdNamespace: .*$", f"  argocdNamespace: {argocd}")
+        _edit(environments / f"{ENV}.yaml", r"^namespace: aether$", f"namespace: {namespace}")
+        _edit(
+            environments / f"{ENV}.yaml",
+            r"^drift: \{",
+            f"drift: {{repoCredentials: {{type: https, secret: {SECRET}}}, ",
+        )
+        if edit is not None:
+            edit(repo)
+        run_cli("render", repo=repo, expect=0)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "private repository, rendered")
+        head = serve_repository(repo, repos / "aether.git").head()
+
+        kube = Kube(kubeconfig)
+        try:
+            for ns in (namespace, argocd):
+                kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            objects = rendered_objects(repo)
+            sync_rendered(kube, objects, namespace, "server")
+            for app in (o for o in objects if o["kind"] == "Application"):
+                _record_gitops_sha(kube, app, url, head)
+            for secret in load_platform(repo).environment(ENV).required_secrets:
+                kube.create(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "metadata": {"name": secret.name, "namespace": namespace},
+                        "stringData": {key: f"{CANARY_PASSWORD}-{key}" for key in secret.keys},
+                    }
+                )
+            kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": SECRET, "namespace": namespace},
+                    "stringData": {
+                        "username": USER,
+                        "password": token,
+                        "ca.crt": server.ca_file.read_text(),
+                    },
+                }
+            )
+            rendered = next((repo / "clusters").glob(f"*/audit/{ENV}/cronjob.yaml"))
+            cronjob = yaml.safe_load(rendered.read_text())
+            cronjob["metadata"].setdefault("namespace", namespace)
+            yield Scheduled(kube, kubeconfig, repo, namespace, cronjob, server, folder / "jobs")
+        finally:
+            with contextlib.suppress(Exception):  # best-effort clean-up
+                for kind in ("ClusterRoleBinding", "ClusterRole"):
+                    kube.delete(
+                        {
+                            "apiVersion": "rbac.authorization.k8s.io/v1",
+                            "kind": kind,
+                            "metadata": {"name": f"gitops-gen-drift-{ENV}"},
+                        }
+                    )
+            for ns in (namespace, argocd):
+                with contextlib.suppress(Exception):
+                    kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            kube.close()
+
+
+def _record_gitops_sha(kube: Kube, app: dict[str, Any], url: str, sha: str) -> None:
+    """Argo CD records the commit it resolved a branch of a git source to, not the branch."""
+    live = kube.get(app)
+    sync = live["status"]["sync"]
+    sources = live["spec"].get("sources") or [live["spec"]["source"]]
+    resolved = [sha if s["repoURL"] == url else s["targetRevision"] for s in sources]
+    if "revisions" in sync:
+        sync["revisions"] = resolved
+    else:
+        sync["revision"] = resolved[0]
+    kube.put(live)

@@ -5,149 +5,28 @@ and writes its report ConfigMap. No kubelet: tests/audit_job.py runs the process
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from gitops_gen.drift.live import ApiRequestError, LiveCluster
-from tests.audit_job import JobRun, run_audit_job
-from tests.drift_support import CANARY_PASSWORD, ENV, Kube, rendered_objects, sync_rendered
-from tests.helpers import copy_aether, git, run_cli
-from tests.testenv.gitserver import GitHttpsServer, serve_repository
+from gitops_gen.model import load_platform
+from tests.audit_job import SECRET, USER, JobRun, Scheduled, scheduled_environment
+from tests.drift_support import CANARY_PASSWORD, ENV
 
 pytestmark = pytest.mark.cluster
 
-USER = "audit-bot"
 TOKEN = "canary-job-token-71c2e9d4"  # the clone token: in no output, log or report
-SECRET = "gitops-repo"
-
-
-@dataclass
-class Scheduled:
-    kube: Kube
-    kubeconfig: Path
-    repo: Path
-    namespace: str
-    cronjob: dict[str, Any]
-    server: GitHttpsServer
-    workdir: Path
-
-    def run(self, **env: str) -> JobRun:
-        return run_audit_job(self.kubeconfig, self.cronjob, self.workdir, env=env)
-
-    def set_token(self, token: str) -> None:
-        path = f"/api/v1/namespaces/{self.namespace}/secrets/{SECRET}"
-        self.kube.live.request(
-            "PATCH",
-            path,
-            "patch",
-            body={"stringData": {"password": token}},
-            content_type="application/merge-patch+json",
-        )
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert re.search(old, text, flags=re.M), (path, old)
-    path.write_text(re.sub(old, new, text, count=1, flags=re.M))
 
 
 @pytest.fixture
 def scheduled(kubeconfig: Path, tmp_path: Path) -> Iterator[Scheduled]:
-    """dev rendered with a private gitopsRepo (HTTPS, basic auth, its own CA) and
-    drift.repoCredentials, synced into its own namespace, with the credentials Secret."""
-    namespace = f"audit-{secrets.token_hex(3)}"
-    argocd = f"{namespace}-argocd"
-    repos = tmp_path / "repos"
-    repos.mkdir()
-    with GitHttpsServer(repos, tmp_path / "tls", USER, TOKEN) as server:
-        repo = copy_aether(tmp_path / "aether")
-        url = f"{server.base_url}aether.git"
-        environments = repo / "environments"
-        platform = environments / "platform.yaml"
-        _edit(platform, r"^  gitopsRepo: .*$", f"  gitopsRepo: {url}")
-        _edit(platform, r"^  argocdNamespace: .*$", f"  argocdNamespace: {argocd}")
-        _edit(environments / f"{ENV}.yaml", r"^namespace: aether$", f"namespace: {namespace}")
-        _edit(
-            environments / f"{ENV}.yaml",
-            r"^drift: \{",
-            f"drift: {{repoCredentials: {{type: https, secret: {SECRET}}}, ",
-        )
-        run_cli("render", repo=repo, expect=0)
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "private repository, rendered")
-        head = serve_repository(repo, repos / "aether.git").head()
-
-        kube = Kube(kubeconfig)
-        try:
-            for ns in (namespace, argocd):
-                kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-            objects = rendered_objects(repo)
-            sync_rendered(kube, objects, namespace, "server")
-            for app in (o for o in objects if o["kind"] == "Application"):
-                _record_gitops_sha(kube, app, url, head)
-            from gitops_gen.model import load_platform
-
-            for secret in load_platform(repo).environment(ENV).required_secrets:
-                kube.create(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Secret",
-                        "metadata": {"name": secret.name, "namespace": namespace},
-                        "stringData": {key: f"{CANARY_PASSWORD}-{key}" for key in secret.keys},
-                    }
-                )
-            kube.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Secret",
-                    "metadata": {"name": SECRET, "namespace": namespace},
-                    "stringData": {
-                        "username": USER,
-                        "password": TOKEN,
-                        "ca.crt": server.ca_file.read_text(),
-                    },
-                }
-            )
-            rendered = next((repo / "clusters").glob(f"*/audit/{ENV}/cronjob.yaml"))
-            cronjob = yaml.safe_load(rendered.read_text())
-            cronjob["metadata"].setdefault("namespace", namespace)
-            yield Scheduled(kube, kubeconfig, repo, namespace, cronjob, server, tmp_path / "jobs")
-        finally:
-            with contextlib.suppress(Exception):  # best-effort clean-up
-                for kind in ("ClusterRoleBinding", "ClusterRole"):
-                    kube.delete(
-                        {
-                            "apiVersion": "rbac.authorization.k8s.io/v1",
-                            "kind": kind,
-                            "metadata": {"name": f"gitops-gen-drift-{ENV}"},
-                        }
-                    )
-            for ns in (namespace, argocd):
-                with contextlib.suppress(Exception):
-                    kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-            kube.close()
-
-
-def _record_gitops_sha(kube: Kube, app: dict[str, Any], url: str, sha: str) -> None:
-    """Argo CD records the commit it resolved a branch of a git source to, not the branch."""
-    live = kube.get(app)
-    sync = live["status"]["sync"]
-    sources = live["spec"].get("sources") or [live["spec"]["source"]]
-    resolved = [sha if s["repoURL"] == url else s["targetRevision"] for s in sources]
-    if "revisions" in sync:
-        sync["revisions"] = resolved
-    else:
-        sync["revision"] = resolved[0]
-    kube.put(live)
+    with scheduled_environment(kubeconfig, tmp_path, token=TOKEN) as environment:
+        yield environment
 
 
 def _as_job(run: JobRun) -> LiveCluster:
@@ -220,6 +99,22 @@ def test_the_job_clones_with_the_secret_audits_and_writes_only_its_report(
         assert _refused(job, "DELETE", other, None, None) == 403
     finally:
         job.close()
+
+    # the next run updates the same report: drift found (a required key removed), no 403
+    secret = load_platform(scheduled.repo).environment(ENV).required_secrets[0]
+    scheduled.kube.json_patch(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret.name, "namespace": ns}},
+        [{"op": "remove", "path": f"/data/{secret.keys[0]}"}],
+    )
+    drifted = scheduled.run()
+    assert drifted.exit_code == 0, drifted.output
+    assert not re.search(r"\b403\b|forbidden", drifted.output, re.I), drifted.output
+    assert drifted.report is not None
+    findings = json.loads(drifted.report["report.json"])["findings"]
+    assert [(f["ref"]["name"], f["rule"]) for f in findings] == [
+        (secret.name, "secrets/key-missing")
+    ]
+    assert TOKEN not in drifted.output + json.dumps(drifted.report)
 
     # without the override the in-cluster loader reads the kubelet's fixed folder: none here
     unmounted = scheduled.run(GITOPS_GEN_SERVICE_ACCOUNT_DIR="")
