@@ -12,7 +12,13 @@ import pytest
 import yaml
 
 from tests.helpers import Result, git, run_cli
-from tests.testenv.gitserver import GitHttpsServer, GitRemote, serve_repository
+from tests.testenv.gitserver import (
+    GitHttpsServer,
+    GitRemote,
+    GitSshServer,
+    generate_ssh_key,
+    serve_repository,
+)
 
 USER = "audit-bot"
 TOKEN = "canary-clone-token-5d1f0b7a"  # searched for in every output below
@@ -133,23 +139,44 @@ def test_a_password_in_the_url_is_refused(tmp_path: Path) -> None:
     assert TOKEN not in result.output
 
 
-def test_ssh_needs_known_hosts_and_never_prints_the_key(tmp_path: Path) -> None:
-    """No sshd here, so SSH stops at what the client decides: the Secret's keys and a server
-    that cannot be reached (strict host-key checking is in the ssh command line)."""
-    key = "-----BEGIN OPENSSH PRIVATE KEY-----\ncanary-ssh-key-material-3e4f\n"
+def test_ssh_clones_with_the_key_and_checks_the_host_key_strictly(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "README.md").write_text("over ssh\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "initial")
+    remote = serve_repository(work, tmp_path / "repos" / "aether.git")
+    private_key, public_key = generate_ssh_key()
     secret = tmp_path / "ssh"
     secret.mkdir()
-    (secret / "sshPrivateKey").write_text(key)
-    args = ("clone", "ssh://git@127.0.0.1:1/aether.git", str(tmp_path / "c"))
+    (secret / "sshPrivateKey").write_text(private_key.rstrip("\n"))  # as a Secret may hold it
     creds = ("--auth", "ssh", "--credentials", str(secret), "--secret-name", "deploy-key")
-    missing = run_cli(*args, *creds, expect=2)
-    assert "Secret deploy-key: key known_hosts is missing" in _one_line(missing)
-    (secret / "known_hosts").write_text("")
-    unreachable = run_cli(*args, *creds, expect=2)
-    line = _one_line(unreachable)
-    assert line.startswith("error: clone of ssh://git@127.0.0.1:1/aether.git: cannot reach"), line
-    assert "Connection refused" in line
-    assert "canary-ssh-key" not in unreachable.output
+    key_material = private_key.splitlines()[1]  # must never be printed
+    with GitSshServer(tmp_path / "repos", public_key) as server:
+        url = server.url_for(remote)
+        missing = run_cli("clone", url, str(tmp_path / "a"), *creds, expect=2)
+        assert "Secret deploy-key: key known_hosts is missing" in _one_line(missing)
+
+        (secret / "known_hosts").write_text("")  # the host is unknown: refused, not trusted
+        unknown = run_cli("clone", url, str(tmp_path / "b"), *creds, expect=2)
+        line = _one_line(unknown)
+        assert f"clone of {url}: the server's SSH host key is not in known_hosts" in line, line
+        assert not server.commands  # nothing ran on a server whose key was not checked
+
+        (secret / "known_hosts").write_text(server.known_hosts_line + "\n")
+        cloned = run_cli("clone", url, str(tmp_path / "c"), *creds, expect=0)
+        assert (tmp_path / "c" / "README.md").read_text() == "over ssh\n"
+        assert server.commands == ["git-upload-pack '/aether.git'"]
+
+        (secret / "sshPrivateKey").write_text(generate_ssh_key()[0])
+        refused = run_cli("clone", url, str(tmp_path / "d"), *creds, expect=2)
+        assert "the server refused the SSH key from Secret deploy-key" in _one_line(refused)
+        for result in (missing, unknown, cloned, refused):
+            assert key_material not in result.output and "PRIVATE KEY" not in result.output
+
+    unreachable = run_cli("clone", url, str(tmp_path / "e"), *creds, expect=2)
+    assert f"clone of {url}: cannot reach the server" in _one_line(unreachable)
     wrong_type = run_cli("clone", "https://git.example.com/a.git", "d", *creds, expect=2)
     assert "type ssh needs an ssh://" in _one_line(wrong_type)
 

@@ -12,6 +12,7 @@ import base64
 import hmac
 import http.server
 import os
+import shlex
 import ssl
 import subprocess
 import threading
@@ -249,3 +250,117 @@ class GitHttpsServer(Component):
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
+
+
+# -- SSH with a key and a host key ---------------------------------------------------------------
+#
+# The same private repository over SSH: an asyncssh server (no sshd needed) that accepts one
+# client key and runs `git-upload-pack` for the repository the client asks for, with a host key
+# generated per server. `known_hosts_line` is what a repoCredentials Secret's known_hosts holds.
+
+
+def generate_ssh_key() -> tuple[str, str]:
+    """(private key in OpenSSH format, public key line): an ed25519 key pair."""
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    return key.export_private_key().decode(), key.export_public_key().decode().strip()
+
+
+@dataclass(eq=False)
+class GitSshServer(Component):
+    """The bare repositories under `root` at ``ssh://git@127.0.0.1:<port>/<name>.git``, for a
+    client holding the private half of `authorized_key` (a public key line).
+
+    ``commands`` records every command a client ran (``git-upload-pack '/aether.git'``);
+    only upload-pack (clone, fetch) is served.
+    """
+
+    root: Path
+    authorized_key: str
+
+    port: int = field(init=False, default=0)
+    known_hosts_line: str = field(init=False, default="")
+    commands: list[str] = field(init=False, default_factory=list)
+    _loop: Any = field(init=False, default=None)
+    _server: Any = field(init=False, default=None)
+    _thread: threading.Thread | None = field(init=False, default=None)
+
+    def start(self) -> None:
+        import asyncio
+
+        import asyncssh
+
+        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        authorized = asyncssh.import_authorized_keys(self.authorized_key + "\n")
+        root = self.root.resolve()
+        commands = self.commands
+
+        async def serve(process: Any) -> None:
+            command = str(process.command or "")
+            commands.append(command)
+            words = shlex.split(command)
+            target = (root / words[-1].lstrip("/")).resolve() if len(words) == 2 else None
+            if words[:1] != ["git-upload-pack"] or target is None or root not in target.parents:
+                process.stderr.write(b"only git-upload-pack of a served repository\n")
+                process.exit(1)
+                return
+            git_process = await asyncio.create_subprocess_exec(
+                "git-upload-pack",
+                str(target),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            await process.redirect(
+                stdin=git_process.stdin, stdout=git_process.stdout, stderr=git_process.stderr
+            )
+            code = await git_process.wait()
+            await process.stdout.drain()
+            process.exit(code)
+            await process.wait_closed()  # runs the redirections' clean-up
+
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(
+            asyncssh.create_server(
+                None,
+                "127.0.0.1",
+                0,
+                server_host_keys=[host_key],
+                authorized_client_keys=authorized,
+                process_factory=serve,
+                encoding=None,
+            )
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        public = host_key.export_public_key().decode().strip()
+        self.known_hosts_line = f"[127.0.0.1]:{self.port} {public}"
+        self._thread = threading.Thread(target=self._loop.run_forever, name="git-ssh", daemon=True)
+        self._thread.start()
+
+    def url_for(self, remote: GitRemote) -> str:
+        path = remote.path.resolve().relative_to(self.root.resolve()).as_posix()
+        return f"ssh://git@127.0.0.1:{self.port}/{path}"
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop, server = self._loop, self._server
+
+        import asyncio
+
+        async def close() -> None:
+            server.close()
+            await server.wait_closed()
+            # connections still open end here, not in the garbage collector
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._loop = self._server = self._thread = None
