@@ -189,13 +189,16 @@ def _cronjob(repo: Path, env: str) -> dict[str, object]:
     return loaded
 
 
+def _set_credentials(repo: Path, env: str, kind: str, secret: str) -> None:
+    path = repo / "environments" / f"{env}.yaml"
+    credentials = f"repoCredentials: {{type: {kind}, secret: {secret}}}, "
+    text = re.sub(r"^drift: \{(repoCredentials: \{[^}]*\}, )?", "drift: {" + credentials,
+                  path.read_text(), flags=re.M)  # fmt: skip
+    path.write_text(text)
+
+
 def test_render_mounts_the_credentials_secret_by_reference(aether: Path) -> None:
-    for env, kind, secret in (("dev", "https", "gitops-repo"), ("prod", "ssh", "gitops-deploy")):
-        path = aether / "environments" / f"{env}.yaml"
-        credentials = f"repoCredentials: {{type: {kind}, secret: {secret}}}, "
-        path.write_text(
-            re.sub(r"^drift: \{", "drift: {" + credentials, path.read_text(), flags=re.M)
-        )
+    _set_credentials(aether, "dev", "https", "gitops-repo")
     run_cli("render", repo=aether, expect=0)
     dev = _cronjob(aether, "dev")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
     checkout = dev["initContainers"][0]
@@ -210,12 +213,34 @@ def test_render_mounts_the_credentials_secret_by_reference(aether: Path) -> None
     assert volume["secret"] == {"secretName": "gitops-repo", "defaultMode": 0o440}
     # the audit container itself never sees the credentials
     assert all(m["name"] != "repo-credentials" for m in dev["containers"][0]["volumeMounts"])
+    # an environment without repoCredentials clones anonymously, with nothing mounted
     prod = _cronjob(aether, "prod")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
-    assert prod["initContainers"][0]["command"][-5:] == [
-        "ssh", "--credentials", "/etc/gitops-gen/repo-credentials", "--secret-name",
-        "gitops-deploy",
-    ]  # fmt: skip
+    assert "--auth" not in prod["initContainers"][0]["command"]
+    assert all(v["name"] != "repo-credentials" for v in prod["volumes"])
     run_cli("validate", "dev", repo=aether, expect=0)
+
+
+def test_credentials_type_must_match_the_repository_url(aether: Path) -> None:
+    platform = aether / "environments" / "platform.yaml"
+    ssh_url = "git@git.example.com:aether/aether-gitops.git"
+    _set_credentials(aether, "prod", "https", "gitops-repo")
+    platform.write_text(
+        platform.read_text().replace("https://git.example.com/aether/aether-gitops.git", ssh_url)
+    )
+    before = sorted(p.name for p in aether.iterdir())
+    wrong = run_cli("render", repo=aether, expect=2)
+    line = _one_line(wrong)
+    assert line.startswith("error: environments/prod.yaml") and "repoCredentials" in line, line
+    assert "type https needs an https:// platform.gitopsRepo" in line and "type ssh" in line
+    assert sorted(p.name for p in aether.iterdir()) == before  # nothing rendered
+
+    _set_credentials(aether, "prod", "ssh", "gitops-deploy")
+    run_cli("render", repo=aether, expect=0)
+    prod = _cronjob(aether, "prod")["spec"]["jobTemplate"]["spec"]["template"]["spec"]  # type: ignore[index]
+    assert prod["initContainers"][0]["command"][2:] == [
+        ssh_url, "/work/repo", "--revision", "main", "--auth", "ssh", "--credentials",
+        "/etc/gitops-gen/repo-credentials", "--secret-name", "gitops-deploy",
+    ]  # fmt: skip
 
 
 def test_the_image_has_what_the_checkout_needs() -> None:
