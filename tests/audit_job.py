@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from gitops_gen.drift.live import ApiRequestError
 from gitops_gen.model import load_platform
 from tests.drift_support import CANARY_PASSWORD, ENV, Kube, rendered_objects, sync_rendered
 from tests.helpers import copy_aether, git, run_cli
@@ -143,16 +144,20 @@ class _Pod:
         ]
         return sorted(pairs, key=lambda pair: -len(pair[0]))
 
-    def env_value(self, item: Mapping[str, Any]) -> str:
+    def env_value(self, item: Mapping[str, Any]) -> str | None:
+        """The variable's value; None for an `optional` reference to what does not exist."""
         if "value" in item:
             return str(item["value"])
         source = item["valueFrom"]
-        if "secretKeyRef" in source:
-            ref = source["secretKeyRef"]
-            return self.secret(ref["name"])[ref["key"]].decode()
-        if "configMapKeyRef" in source:
-            ref = source["configMapKeyRef"]
-            return self.config_map(ref["name"])[ref["key"]].decode()
+        for kind, read in (("secretKeyRef", self.secret), ("configMapKeyRef", self.config_map)):
+            if kind in source:
+                ref = source[kind]
+                try:
+                    return read(ref["name"])[ref["key"]].decode()
+                except (ApiRequestError, KeyError):
+                    if ref.get("optional"):
+                        return None
+                    raise
         if source.get("fieldRef", {}).get("fieldPath") == "metadata.namespace":
             return self.namespace
         raise NotImplementedError(f"env {item['name']}: unsupported valueFrom {source}")
@@ -254,7 +259,9 @@ def run_audit_job(
                 argv[0] = _gitops_gen()
             process_env = dict(base_env)
             for item in container.get("env", []):
-                process_env[item["name"]] = _rewrite(pod.env_value(item), paths)
+                value = pod.env_value(item)
+                if value is not None:
+                    process_env[item["name"]] = _rewrite(value, paths)
             process_env.update(env or {})
             done = subprocess.run(
                 argv,
@@ -278,8 +285,8 @@ def run_audit_job(
             path = f"/api/v1/namespaces/{ns}/configmaps/{name}"
             try:
                 report = kube.live.request("GET", path, "get").get("data") or {}
-            except Exception as exc:  # only "not found" is an answer here
-                if getattr(exc, "status", None) != 404:
+            except ApiRequestError as error:  # only "not found" is an answer here
+                if error.status != 404:
                     raise
         return JobRun(
             tuple(runs), report, token, server, folder / "serviceaccount" / "ca.crt", folder
