@@ -9,7 +9,7 @@ The CronJob's init container runs ``gitops-gen clone`` (this module) with the Se
   never in the URL, on any process's argv, or in git's environment.
 * ``ssh``: ``sshPrivateKey`` and ``known_hosts``. The key is copied into a private temporary
   file (ssh refuses keys others can read, and a Secret volume's mode is the kubelet's choice);
-  host keys are checked strictly against ``known_hosts`` only.
+  host keys are checked strictly against that ``known_hosts`` only (not the system's).
 
 Every failure becomes one line naming the repository and what to fix (exit 2); git's own
 stderr is translated, never echoed, and the token is redacted from anything that is printed.
@@ -151,11 +151,13 @@ def git_environment(credentials: Credentials | None) -> Iterator[dict[str, str]]
                 env["GIT_SSL_CAINFO"] = str(ca)
         else:
             text = credentials.key("sshPrivateKey").read_text()
-            known_hosts = credentials.key("known_hosts")
             key = private / "id"
             # ssh rejects a key file without its final newline (a Secret may have lost it)
             key.touch(mode=0o600)
             key.write_text(text if text.endswith("\n") else text + "\n")
+            # a copy at a path without spaces: ssh reads UserKnownHostsFile as a list of paths
+            known_hosts = private / "known_hosts"
+            known_hosts.write_bytes(credentials.key("known_hosts").read_bytes())
             env["GIT_SSH_COMMAND"] = shlex.join(
                 [
                     "ssh",
@@ -169,6 +171,9 @@ def git_environment(credentials: Credentials | None) -> Iterator[dict[str, str]]
                     "StrictHostKeyChecking=yes",
                     "-o",
                     f"UserKnownHostsFile={known_hosts}",
+                    # only the Secret's known_hosts vouches for a host, not the image's
+                    "-o",
+                    "GlobalKnownHostsFile=/dev/null",
                     "-o",
                     "ConnectTimeout=20",
                 ]
