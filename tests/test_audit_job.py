@@ -122,6 +122,15 @@ def test_the_job_clones_with_the_secret_audits_and_writes_only_its_report(
     assert unmounted.audit.stderr.strip().splitlines()[-1] == (
         "error: in-cluster configuration: Service token file does not exist."
     ), unmounted.output
+    # a token the API server does not accept (expired, its ServiceAccount deleted): one line
+    revoked = run.folder.parent / "revoked"
+    revoked.mkdir()
+    (revoked / "token").write_text("not-a-valid-token")
+    (revoked / "ca.crt").write_bytes(run.ca_file.read_bytes())
+    rejected = scheduled.run(GITOPS_GEN_SERVICE_ACCOUNT_DIR=str(revoked))
+    assert rejected.audit.exit_code == 2
+    assert "HTTP 401" in rejected.audit.stderr and "service-account token" in rejected.audit.stderr
+    assert "Traceback" not in rejected.output
 
 
 def test_a_wrong_token_stops_the_job_with_one_line_and_no_token(scheduled: Scheduled) -> None:

@@ -254,7 +254,11 @@ class LiveCluster:
         text = f"{what}: HTTP {status} from the API server: {message}"
         if status == 401:
             raise self._stop(
-                ServerFailed(f"{text}; the credentials in the kubeconfig are not accepted", status)
+                ServerFailed(
+                    f"{text}; the credentials (the kubeconfig's user, or in a cluster the "
+                    "service-account token) are not accepted",
+                    status,
+                )
             )
         if status >= 500:
             raise self._stop(ServerFailed(text, status))
