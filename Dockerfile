@@ -7,9 +7,10 @@ COPY gitops_gen ./gitops_gen
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
-# git: the audit's init container clones the GitOps repository; gitpython needs it too.
+# git: the audit's init container clones the GitOps repository (`gitops-gen clone`, HTTPS);
+# openssh-client: the same over SSH (drift.repoCredentials type ssh); gitpython needs git too.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /install /usr/local
 # A fixed non-root user, matching the CronJob's runAsUser/runAsGroup.

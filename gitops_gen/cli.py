@@ -32,6 +32,7 @@ COMMANDS = {
     "rollback": "gitops_gen.commands.rollback:rollback_command",
     "secrets": "gitops_gen.commands.secrets:secrets_group",
     "drift": "gitops_gen.commands.drift:drift_command",
+    "clone": "gitops_gen.commands.clone:clone_command",
     "completion": "gitops_gen.commands.completion:completion_command",
     "doctor": "gitops_gen.commands.doctor:doctor_command",
     "env": "gitops_gen.commands.env:env_group",

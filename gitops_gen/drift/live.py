@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import urllib3
 from kubernetes import client, config
+from kubernetes.config import incluster_config
 from kubernetes.config.config_exception import ConfigException
 
 from gitops_gen.errors import ExternalToolError, InputError
@@ -31,6 +32,12 @@ from gitops_gen.errors import ExternalToolError, InputError
 PAGE_SIZE = 500
 DEFAULT_TIMEOUT = 60.0  # seconds one request may take (--timeout)
 CONNECT_TIMEOUT = 5.0  # at most; a loopback or LAN server accepts in milliseconds
+# Where the kubelet mounts a Pod's service-account token, CA and namespace.
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# Names another folder holding the same three files (token, ca.crt, namespace). For running the
+# scheduled audit's processes without a kubelet (tests/audit_job.py does, with a TokenRequest
+# token); in a Pod it is unset. Only the in-cluster path reads it, after any kubeconfig.
+SERVICE_ACCOUNT_DIR_ENV = "GITOPS_GEN_SERVICE_ACCOUNT_DIR"
 
 
 class AuditStopped(ExternalToolError):
@@ -117,7 +124,7 @@ def load_configuration(kubeconfig: Path | None, context: str | None) -> client.C
                 config_file=str(path), context=context, client_configuration=configuration
             )
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            _load_in_cluster(configuration)
         else:
             raise InputError(
                 "no kubeconfig: pass --kubeconfig PATH, set KUBECONFIG, or run inside a cluster"
@@ -132,6 +139,17 @@ def load_configuration(kubeconfig: Path | None, context: str | None) -> client.C
     # Fail fast when the server goes away: one retry, no long backoff.
     configuration.retries = 1
     return configuration
+
+
+def _load_in_cluster(configuration: client.Configuration) -> None:
+    """What ``config.load_incluster_config`` does, from $GITOPS_GEN_SERVICE_ACCOUNT_DIR if set."""
+    folder = Path(os.environ.get(SERVICE_ACCOUNT_DIR_ENV) or SERVICE_ACCOUNT_DIR)
+    loader = incluster_config.InClusterConfigLoader(  # type: ignore[no-untyped-call]
+        token_filename=str(folder / "token"),
+        cert_filename=str(folder / "ca.crt"),
+        try_refresh_token=True,
+    )
+    loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
 
 
 class LiveCluster:
@@ -236,7 +254,11 @@ class LiveCluster:
         text = f"{what}: HTTP {status} from the API server: {message}"
         if status == 401:
             raise self._stop(
-                ServerFailed(f"{text}; the credentials in the kubeconfig are not accepted", status)
+                ServerFailed(
+                    f"{text}; the credentials (the kubeconfig's user, or in a cluster the "
+                    "service-account token) are not accepted",
+                    status,
+                )
             )
         if status >= 500:
             raise self._stop(ServerFailed(text, status))

@@ -7,6 +7,7 @@ for unknown names, the closest valid spelling.
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -344,6 +345,29 @@ def _check_promotion_graph(
             current = files[current].promoted_from
 
 
+def _check_repo_credentials(env: schema.EnvironmentFile, url: str, where: Any) -> None:
+    """The scheduled audit clones platform.gitopsRepo with drift.repoCredentials: the URL's
+    scheme must be the credentials' type (caught here, not at the job's first run)."""
+    credentials = env.drift.repo_credentials
+    if credentials is None:
+        return
+    is_https = url.startswith(("https://", "http://"))
+    is_ssh = url.startswith("ssh://") or re.match(r"^[\w.-]+@[\w.-]+:", url) is not None
+    if credentials.type == "https" and not is_https:
+        other = " or type ssh" if is_ssh else ""
+        raise InputError(
+            f"{where('drift', 'repoCredentials', 'type')}: drift.repoCredentials.type https "
+            f"needs an https:// platform.gitopsRepo, not {url}; use an https URL{other}"
+        )
+    if credentials.type == "ssh" and not is_ssh:
+        other = " or type https" if is_https else ""
+        raise InputError(
+            f"{where('drift', 'repoCredentials', 'type')}: drift.repoCredentials.type ssh "
+            f"needs an ssh:// or git@host:path platform.gitopsRepo, not {url}; use an SSH "
+            f"URL{other}"
+        )
+
+
 def _resolve(
     name: str,
     env: schema.EnvironmentFile,
@@ -363,6 +387,8 @@ def _resolve(
                 f"{where(single)}: {single}: not defined in the platform catalog "
                 f"({ENVIRONMENTS_DIR}/{CATALOG_FILE}); remove it or add it there"
             )
+
+    _check_repo_credentials(env, catalog.platform.gitops_repo, where)
 
     component_names = {"platform", *catalog.dependencies, *catalog.services, *catalog.pipelines}
     component_names.update(

@@ -357,8 +357,10 @@ class SecretKeyRef(Strict):
 class RepoCredentials(Strict):
     """How the scheduled audit authenticates its clone of the GitOps repository.
 
-    ``https``: the Secret's keys ``username`` and ``password`` (a token);
+    ``https``: the Secret's keys ``username`` and ``password`` (a token), optionally ``ca.crt``
+    (the CA of a forge with a private certificate);
     ``ssh``: ``sshPrivateKey`` and ``known_hosts`` (host keys are checked strictly).
+    Mounted into the CronJob's init container only (gitops_gen/drift/clone.py reads them).
     """
 
     type: Literal["https", "ssh"]

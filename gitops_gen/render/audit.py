@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from gitops_gen import __version__
+from gitops_gen.drift.clone import CREDENTIALS_MOUNT
 from gitops_gen.model import Environment, Platform
 from gitops_gen.notify.variables import variable as notify_variable
 from gitops_gen.render import layout, waves
@@ -50,6 +51,9 @@ APPLICATION_TEMPLATE = "drift-audit-application.yaml.j2"
 CRONJOB_TEMPLATE = "drift-audit-cronjob.yaml.j2"
 RBAC_TEMPLATE = "drift-audit-rbac.yaml.j2"
 RBAC_FILES = ("serviceaccount", "clusterrole", "clusterrolebinding", "role", "rolebinding")
+# Where the init container clones the repository (an emptyDir shared with the audit).
+CHECKOUT = "/work/repo"
+CREDENTIALS_VOLUME = "repo-credentials"
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,31 @@ class AuditSpec:
     image: str
     report_config_map: str
     args: tuple[str, ...]
+    # the init container's command: `gitops-gen clone` with the credentials' mount, if any
+    checkout_command: tuple[str, ...]
+    # drift.repoCredentials' Secret, mounted at CREDENTIALS_MOUNT (a reference, never a value)
+    credentials_secret: str | None = None
+    credentials_mount: str = CREDENTIALS_MOUNT
+    credentials_volume: str = CREDENTIALS_VOLUME
     read_rules: tuple[ReadRule, ...] = READ_RULES
     secret_env: tuple[SecretEnv, ...] = ()
 
 
+def checkout_command(platform: Platform, env: Environment) -> tuple[str, ...]:
+    info = platform.catalog.platform
+    command = ["gitops-gen", "clone", info.gitops_repo, CHECKOUT, "--revision"]
+    command.append(info.gitops_revision)
+    credentials = env.drift.repo_credentials
+    if credentials is not None:
+        command += ["--auth", credentials.type, "--credentials", CREDENTIALS_MOUNT]
+        command += ["--secret-name", credentials.secret]
+    return tuple(command)
+
+
 def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
     report = f"drift-report-{env.name}"
-    args = ["--repo", "/work/repo", "drift", env.name, "-o", "markdown", "-o", "json"]
+    credentials = env.drift.repo_credentials
+    args = ["--repo", CHECKOUT, "drift", env.name, "-o", "markdown", "-o", "json"]
     args += ["--fail-on", "never"]
     if env.drift.report_config_map:
         args += ["--report-config-map", report]
@@ -99,6 +121,8 @@ def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
         report_config_map=report,
         args=tuple(args),
         secret_env=tuple(secret_env),
+        checkout_command=checkout_command(platform, env),
+        credentials_secret=credentials.secret if credentials else None,
     )
 
 
