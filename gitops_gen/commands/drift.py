@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,8 +14,10 @@ import click
 from gitops_gen.commands.hydrate import HydrationOptions, head_revision, hydration_options
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
+from gitops_gen.drift import argo, metrics
 from gitops_gen.drift import desired as desired_state
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
+from gitops_gen.drift.findings import AuditResult
 from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
@@ -38,7 +41,7 @@ from gitops_gen.secrets import drift as secret_values
     help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
 )
 @click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
-@output_option(*FORMATS, multiple=True, name="outputs")
+@output_option(*FORMATS, metrics.FORMAT, multiple=True, name="outputs")
 @click.option(
     "--output-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -115,6 +118,22 @@ from gitops_gen.secrets import drift as secret_values
     metavar="NAME",
     help="Also store the Markdown and JSON reports in this ConfigMap (the scheduled audit).",
 )
+@click.option(
+    "--pushgateway",
+    default=None,
+    metavar="URL",
+    help="Also push the run's metrics (as -o openmetrics) to this Prometheus Pushgateway: "
+    f"job {metrics.JOB}, grouped by environment, replaced on every run. Default: the "
+    "environment's drift.pushgateway when run by the scheduled audit (it passes this option).",
+)
+@click.option(
+    "--stale-after",
+    default=None,
+    metavar="DURATION",
+    help="Report an Application whose status.reconciledAt is older than this (e.g. 9m). "
+    "Default: the environment's drift.staleAfter, else 3 × Argo CD's resync "
+    "(argocd-cm timeout.reconciliation, else 180s).",
+)
 @click.pass_obj
 def drift_command(
     app: AppContext,
@@ -137,6 +156,8 @@ def drift_command(
     mask_key_file: Path | None,
     timestamp: bool,
     report_config_map: str | None,
+    pushgateway: str | None,
+    stale_after: str | None,
 ) -> None:
     """Audit the live cluster of ENV against the repository.
 
@@ -171,8 +192,15 @@ def drift_command(
         raise InputError("--hydrate audits what render produces for ENV; drop --manifests")
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
+    if pushgateway is not None and not pushgateway.startswith(("http://", "https://")):
+        raise InputError(
+            f"--pushgateway {pushgateway!r}: not an http(s) URL; pass e.g. http://pushgateway:9091"
+        )
+    stale = _stale_threshold(stale_after, env.drift.stale_after, env.name)
     masker = Masker(load_mask_key(mask_key_file) if mask_key_file is not None else None)
+    started = time.monotonic()
     options = AuditOptions(
+        stale_after=stale,
         server_side=server_side,
         concurrency=concurrency,
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
@@ -193,12 +221,12 @@ def drift_command(
         if hydrate:
             result = hydrated_audit.explain(result, hooks)
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
-        texts = [
-            json_to_yaml(render(result, "json", timestamp=stamp))
-            if fmt == "yaml"
-            else render(result, fmt, timestamp=stamp)
-            for fmt in formats
-        ]
+        run = metrics.RunInfo(
+            duration_seconds=time.monotonic() - started,
+            exit_code=_exit_code(result, not_hydrated, fail_on),
+            finished_at=time.time(),
+        )
+        texts = [_report(result, fmt, stamp, run) for fmt in formats]
         if report_config_map and not result.stopped:
             store_report(
                 cluster,
@@ -220,6 +248,12 @@ def drift_command(
         click.echo("\n".join(texts), nl=False)
     for line in not_hydrated:
         click.echo(f"error: {line}", err=True)
+    if pushgateway is not None:
+        try:
+            metrics.push(pushgateway, result, run)
+        except metrics.PushError as exc:
+            # Never hides the audit's result: one line, and the exit code stays the audit's.
+            click.echo(f"error: {exc}", err=True)
     if not_hydrated:
         raise ExternalToolError(
             f"audit incomplete: {len(not_hydrated)} Application(s) could not be hydrated"
@@ -237,6 +271,43 @@ def drift_command(
     )
     if result.drift and fail_on == "drift":
         raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+def _report(result: AuditResult, fmt: str, stamp: str | None, run: metrics.RunInfo) -> str:
+    if fmt == "yaml":
+        return json_to_yaml(render(result, "json", timestamp=stamp))
+    if fmt == metrics.FORMAT:
+        return metrics.to_openmetrics(result, run)
+    return render(result, fmt, timestamp=stamp)
+
+
+def _exit_code(result: AuditResult, not_hydrated: list[str], fail_on: str) -> int:
+    """The exit code the run ends with (raised below; the metrics record it too)."""
+    if not_hydrated or result.stopped or result.errors:
+        return int(ExitCode.ERROR)
+    if result.drift and fail_on == "drift":
+        return int(ExitCode.FINDINGS)
+    return int(ExitCode.OK)
+
+
+def _stale_threshold(
+    option: str | None, configured: str | None, environment: str
+) -> argo.StaleThreshold | None:
+    """--stale-after, else the environment's drift.staleAfter; None: from Argo CD's resync."""
+    if option is not None:
+        seconds = argo.parse_duration(option)
+        if seconds is None or seconds <= 0:
+            raise InputError(f"--stale-after {option!r}: not a duration; pass e.g. 9m, 1h or 540s")
+        return argo.StaleThreshold(seconds, "--stale-after")
+    if configured is not None:
+        seconds = argo.parse_duration(configured)
+        if seconds is None or seconds <= 0:
+            raise InputError(
+                f"environments/{environment}.yaml: drift.staleAfter {configured!r} is not a "
+                "positive duration; write e.g. 9m or 1h"
+            )
+        return argo.StaleThreshold(seconds, f"drift.staleAfter of {environment}")
+    return None
 
 
 def _hydrate(

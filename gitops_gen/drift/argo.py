@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gitops_gen.drift.canonical import Tokens
@@ -223,3 +225,98 @@ def _expected_revision(
     if resolve is None:
         return None
     return resolve(str(source.get("repoURL", "")), target)
+
+
+# --------------------------------------------------------------------------------------------
+# Stale verdicts: Synced/Healthy mean nothing while the application controller is down
+# --------------------------------------------------------------------------------------------
+
+# Argo CD's application controller re-compares every Application this often unless argocd-cm's
+# `timeout.reconciliation` says otherwise (ARGOCD_RECONCILIATION_TIMEOUT, default 180s).
+DEFAULT_RESYNC_S = 180.0
+STALE_FACTOR = 3
+ARGOCD_CM = "argocd-cm"
+RESYNC_KEY = "timeout.reconciliation"
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s|d)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds of a duration like ``9m``, ``1h30m``, ``180s`` (Go's notation, plus ``d``);
+    a bare number is seconds. None when it is not a duration."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if not text or _DURATION_PART.sub("", text):
+        return None
+    return sum(float(n) * _UNIT_S[unit] for n, unit in _DURATION_PART.findall(text))
+
+
+def format_duration(seconds: float) -> str:
+    """``1h5m``, ``9m``, ``45s``: whole seconds, largest units first."""
+    total = round(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    if total or not parts:
+        parts.append(f"{total}s")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class StaleThreshold:
+    """How old ``status.reconciledAt`` may be, and where that number comes from."""
+
+    seconds: float
+    source: str  # for the finding's message: "drift.staleAfter", "3 × argocd-cm …", …
+
+
+def default_threshold(argocd_cm: dict[str, Any] | None) -> StaleThreshold | None:
+    """Three times the controller's resync: argocd-cm's ``timeout.reconciliation`` when it can
+    be read, else Argo CD's default (180 s). None when the resync is off (``0``): then no
+    verdict is ever refreshed on a timer, and only an explicit threshold can judge it."""
+    data = (argocd_cm or {}).get("data") or {}
+    configured = data.get(RESYNC_KEY)
+    resync = parse_duration(str(configured)) if configured is not None else None
+    if resync is None:
+        return StaleThreshold(
+            STALE_FACTOR * DEFAULT_RESYNC_S,
+            f"{STALE_FACTOR} × Argo CD's default resync of {format_duration(DEFAULT_RESYNC_S)}",
+        )
+    if resync <= 0:
+        return None
+    return StaleThreshold(
+        STALE_FACTOR * resync,
+        f"{STALE_FACTOR} × {ARGOCD_CM} {RESYNC_KEY} {format_duration(resync)}",
+    )
+
+
+def stale_finding(
+    ref: ObjectRef, live: dict[str, Any], app: str, threshold: StaleThreshold, now: datetime
+) -> Finding | None:
+    """A finding when Argo CD last compared this Application longer ago than `threshold`."""
+    reconciled = ((live.get("status") or {}).get("reconciledAt")) or ""
+    try:
+        when = datetime.fromisoformat(str(reconciled).replace("Z", "+00:00"))
+    except ValueError:
+        return None  # never reconciled (its own finding) or not a time
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    age = (now - when).total_seconds()
+    if age <= threshold.seconds:
+        return None
+    return Finding(
+        ref,
+        FindingType.MODIFIED,
+        "/status/reconciledAt",
+        f"within {format_duration(threshold.seconds)}",
+        str(reconciled),
+        Severity.HIGH,
+        "argo/stale-verdict",
+        app,
+        f"Argo CD last reconciled this Application {format_duration(age)} ago, more than the "
+        f"{format_duration(threshold.seconds)} allowed ({threshold.source}): its sync and "
+        "health status are stale; check that the application controller runs",
+    )
