@@ -192,10 +192,8 @@ def drift_command(
         raise InputError("--hydrate audits what render produces for ENV; drop --manifests")
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
-    if pushgateway is not None and not pushgateway.startswith(("http://", "https://")):
-        raise InputError(
-            f"--pushgateway {pushgateway!r}: not an http(s) URL; pass e.g. http://pushgateway:9091"
-        )
+    if pushgateway is not None:
+        metrics.check_gateway_url(pushgateway)
     stale = _stale_threshold(stale_after, env.drift.stale_after, env.name)
     masker = Masker(load_mask_key(mask_key_file) if mask_key_file is not None else None)
     started = time.monotonic()
@@ -254,6 +252,8 @@ def drift_command(
         except metrics.PushError as exc:
             # Never hides the audit's result: one line, and the exit code stays the audit's.
             click.echo(f"error: {exc}", err=True)
+        else:
+            app.info(f"metrics pushed to {metrics.without_credentials(pushgateway)}")
     if not_hydrated:
         raise ExternalToolError(
             f"audit incomplete: {len(not_hydrated)} Application(s) could not be hydrated"

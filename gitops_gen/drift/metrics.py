@@ -20,6 +20,7 @@ on every run, so a resolved finding's series disappears).
 from __future__ import annotations
 
 import http.client
+import urllib.error
 from collections import Counter
 from dataclasses import dataclass
 from typing import Final
@@ -30,6 +31,7 @@ from prometheus_client.exposition import push_to_gateway
 from prometheus_client.openmetrics.exposition import generate_latest
 
 from gitops_gen.drift.findings import AuditResult
+from gitops_gen.errors import InputError
 
 JOB: Final = "gitops_gen_drift"
 FORMAT: Final = "openmetrics"
@@ -109,6 +111,20 @@ def without_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def check_gateway_url(url: str) -> None:
+    """An http(s) URL without credentials, or InputError (before anything is audited)."""
+    if not url.startswith(("http://", "https://")):
+        raise InputError(
+            f"--pushgateway {url!r}: not an http(s) URL; pass e.g. http://pushgateway:9091"
+        )
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"--pushgateway {without_credentials(url)}: a user or password in the URL is not "
+            "supported (it would show on the command line); use a gateway reachable without one"
+        )
+
+
 def push(
     gateway: str, result: AuditResult, run: RunInfo, *, timeout: float = PUSH_TIMEOUT_S
 ) -> None:
@@ -128,8 +144,14 @@ def push(
 
 
 def _reason(exc: Exception) -> str:
-    # prometheus_client wraps an HTTP error answer in IOError("error talking to pushgateway:
-    # <code> <reason>"); urllib's URLError carries the socket error in .reason.
+    if isinstance(exc, urllib.error.HTTPError):
+        # The gateway's answer: its status, and the first line of its body (why it refused).
+        try:
+            body = exc.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            body = []
+        detail = f": {body[0][:200]}" if body and body[0] != exc.reason else ""
+        return f"HTTP {exc.code} {exc.reason}{detail}"
+    # urllib's URLError carries the socket error in .reason.
     reason = getattr(exc, "reason", None)
-    text = str(reason if reason is not None else exc) or type(exc).__name__
-    return text.replace("error talking to pushgateway: ", "HTTP ").strip()
+    return str(reason if reason is not None else exc) or type(exc).__name__
