@@ -42,7 +42,7 @@ helm-bin: venv
 	$(BIN)/python -c 'from tests.hydrate_support import ensure_helm; print(ensure_helm())'
 
 # The Prometheus Pushgateway drift --pushgateway is tested against, built the same way into
-# ~/.cache/gitops-gen/pushgateway/<version>/: under a minute cold, about a second warm.
+# ~/.cache/gitops-gen/pushgateway/<version>/: under 3 minutes cold, about a second warm.
 pushgateway-bin: venv
 	$(BIN)/python -c 'from tests.testenv.pushgateway import ensure_binary; print(ensure_binary())'
 

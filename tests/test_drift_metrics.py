@@ -239,7 +239,7 @@ def test_a_push_that_fails_does_not_hide_the_audit_result(
 
     # Another job pushed a series of the same name as a counter: the gateway refuses ours (400)
     # and says why.
-    other = urllib.request.Request(
+    other = urllib.request.Request(  # noqa: S310 - the test's own gateway
         f"{pushgateway.url}/metrics/job/other",
         data=b"# TYPE gitops_gen_drift_exit_code counter\ngitops_gen_drift_exit_code 3\n",
         method="PUT",

@@ -24,6 +24,7 @@ from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.report_store import store_report
 from gitops_gen.drift.revisions import gitops_resolver
 from gitops_gen.drift.secrets import ValueSource
+from gitops_gen.durations import parse_duration
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.hydrate import DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, hydrate_environment
 from gitops_gen.hydrate import audit as hydrated_audit
@@ -295,12 +296,12 @@ def _stale_threshold(
 ) -> argo.StaleThreshold | None:
     """--stale-after, else the environment's drift.staleAfter; None: from Argo CD's resync."""
     if option is not None:
-        seconds = argo.parse_duration(option)
+        seconds = parse_duration(option)
         if seconds is None or seconds <= 0:
             raise InputError(f"--stale-after {option!r}: not a duration; pass e.g. 9m, 1h or 540s")
         return argo.StaleThreshold(seconds, "--stale-after")
     if configured is not None:
-        seconds = argo.parse_duration(configured)
+        seconds = parse_duration(configured)
         if seconds is None or seconds <= 0:
             raise InputError(
                 f"environments/{environment}.yaml: drift.staleAfter {configured!r} is not a "

@@ -10,6 +10,7 @@ from typing import Any
 
 from gitops_gen.drift.canonical import Tokens
 from gitops_gen.drift.findings import Finding, FindingType, ObjectRef, Severity
+from gitops_gen.durations import format_duration, parse_duration
 
 # A targetRevision that names one immutable thing: a chart version, a tag like v2.14.0, a SHA.
 PINNED = re.compile(r"^(v?\d+(\.\d+)*([-+][0-9A-Za-z.-]+)?|[0-9a-f]{40})$")
@@ -237,32 +238,6 @@ DEFAULT_RESYNC_S = 180.0
 STALE_FACTOR = 3
 ARGOCD_CM = "argocd-cm"
 RESYNC_KEY = "timeout.reconciliation"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s|d)")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: str) -> float | None:
-    """Seconds of a duration like ``9m``, ``1h30m``, ``180s`` (Go's notation, plus ``d``);
-    a bare number is seconds. None when it is not a duration."""
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    if not text or _DURATION_PART.sub("", text):
-        return None
-    return sum(float(n) * _UNIT_S[unit] for n, unit in _DURATION_PART.findall(text))
-
-
-def format_duration(seconds: float) -> str:
-    """``1h5m``, ``9m``, ``45s``: whole seconds, largest units first."""
-    total = round(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    if total or not parts:
-        parts.append(f"{total}s")
-    return "".join(parts)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import jinja2
 
 from gitops_gen import __version__
 from gitops_gen.model import Environment, Platform
-from gitops_gen.render import layout, waves
+from gitops_gen.render import alerts, layout, waves
 from gitops_gen.render.templating import render_template
 
 AUDIT_NAME = "gitops-gen-drift"
@@ -48,6 +48,7 @@ READ_RULES = (
 APPLICATION_TEMPLATE = "drift-audit-application.yaml.j2"
 CRONJOB_TEMPLATE = "drift-audit-cronjob.yaml.j2"
 RBAC_TEMPLATE = "drift-audit-rbac.yaml.j2"
+ALERTS_TEMPLATE = "drift-audit-alerts.yaml.j2"
 RBAC_FILES = ("serviceaccount", "clusterrole", "clusterrolebinding", "role", "rolebinding")
 
 
@@ -70,6 +71,8 @@ def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
     args += ["--fail-on", "never"]
     if env.drift.report_config_map:
         args += ["--report-config-map", report]
+    if env.drift.pushgateway:
+        args += ["--pushgateway", env.drift.pushgateway]
     return AuditSpec(
         name=AUDIT_NAME,
         cluster_name=f"{AUDIT_NAME}-{env.name}",
@@ -103,6 +106,11 @@ def render_audit(
             render_template(jinja, CRONJOB_TEMPLATE, context),
         ),
     }
+    if env.drift.pushgateway:
+        files[f"{folder}/{alerts.ALERTS_FILE}"] = (
+            ALERTS_TEMPLATE,
+            render_template(jinja, ALERTS_TEMPLATE, {**context, "alerts": alerts.alert_rules(env)}),
+        )
     for name in RBAC_FILES:
         files[f"{folder}/{name}.yaml"] = (
             RBAC_TEMPLATE,
