@@ -5,9 +5,9 @@
   last success; the Pushgateway's group is replaced by each run (a resolved finding's series is
   gone), and a push that fails is one line on stderr while the exit code stays the audit's.
 * ``argo/stale-verdict``: an Application whose ``status.reconciledAt`` is older than the
-  threshold (``--stale-after``, ``drift.staleAfter``, else 3 × argocd-cm's
-  ``timeout.reconciliation``, else 3 × 180 s) is reported with its age and the threshold; a fresh
-  one is not.
+  threshold (``--stale-after``, ``drift.staleAfter``, else 3 × (argocd-cm's
+  ``timeout.reconciliation`` + its jitter), else 3 × (180 s + 60 s)) is reported with its age
+  and the threshold; a fresh one is not.
 """
 
 from __future__ import annotations
@@ -357,9 +357,12 @@ def test_an_application_reconciled_too_long_ago_is_a_stale_verdict(
     finding = _stale(report)["frozen"]
     assert finding["severity"] == "high"
     assert finding["path"] == "/status/reconciledAt"
-    assert finding["desired"] == "within 9m"
+    assert finding["desired"] == "within 12m"
     assert finding["message"].startswith("Argo CD last reconciled this Application 1h5m")
-    assert "more than the 9m allowed (3 × Argo CD's default resync of 3m)" in finding["message"]
+    assert (
+        "more than the 12m allowed (3 × (Argo CD's default resync 3m + jitter 1m))"
+        in finding["message"]
+    )
 
     # --stale-after wins over the default: two hours is not exceeded, one minute is by both.
     relaxed = _drift(
@@ -387,11 +390,11 @@ def test_the_threshold_follows_drift_stale_after_then_argocd_cm(
     manifests = _applications(
         kubeconfig, namespace, tmp_path, {"five-minutes": timedelta(minutes=5)}
     )
-    # Under the default (3 × 180 s) five minutes is fresh.
+    # Under the default (3 × (180 s + 60 s jitter)) five minutes is fresh.
     run = _drift(repo, kubeconfig, manifests, namespace, "-o", "json", expect=0)
     assert json.loads(run.stdout)["findings"] == []
 
-    # argocd-cm says the controller resyncs every 60 s: three minutes allowed.
+    # argocd-cm says the controller resyncs every 60 s without jitter: three minutes allowed.
     kube = Kube(kubeconfig)
     try:
         kube.create(
@@ -399,7 +402,7 @@ def test_the_threshold_follows_drift_stale_after_then_argocd_cm(
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": "argocd-cm", "namespace": namespace},
-                "data": {"timeout.reconciliation": "60s"},
+                "data": {"timeout.reconciliation": "60s", "timeout.reconciliation.jitter": "0s"},
             }
         )
     finally:
@@ -408,7 +411,10 @@ def test_the_threshold_follows_drift_stale_after_then_argocd_cm(
         _drift(repo, kubeconfig, manifests, namespace, "-o", "json", expect=1).stdout
     )
     message = _stale(report)["five-minutes"]["message"]
-    assert "more than the 3m allowed (3 × argocd-cm timeout.reconciliation 1m)" in message
+    assert (
+        "more than the 3m allowed (3 × (argocd-cm timeout.reconciliation 1m + jitter 0s))"
+        in message
+    )
 
     # The environment's drift.staleAfter wins over argocd-cm.
     env_file = repo / "environments" / "dev.yaml"

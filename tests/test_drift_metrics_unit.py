@@ -81,7 +81,7 @@ def _live(reconciled: str | None) -> dict[str, object]:
 
 def test_stale_verdict_says_the_age_and_the_threshold() -> None:
     threshold = argo.default_threshold(None)
-    assert threshold is not None and threshold.seconds == 540
+    assert threshold is not None and threshold.seconds == 720
     old = (NOW - timedelta(minutes=47)).strftime("%Y-%m-%dT%H:%M:%SZ")
     finding = argo.stale_finding(APP, _live(old), "dev-web", threshold, NOW)
     assert finding is not None
@@ -92,15 +92,15 @@ def test_stale_verdict_says_the_age_and_the_threshold() -> None:
     )
     assert (finding.path, finding.desired, finding.live) == (
         "/status/reconciledAt",
-        "within 9m",
+        "within 12m",
         old,
     )
     assert finding.message == (
-        "Argo CD last reconciled this Application 47m ago, more than the 9m allowed "
-        "(3 × Argo CD's default resync of 3m): its sync and health status are stale; check "
-        "that the application controller runs"
+        "Argo CD last reconciled this Application 47m ago, more than the 12m allowed "
+        "(3 × (Argo CD's default resync 3m + jitter 1m)): its sync and health status are "
+        "stale; check that the application controller runs"
     )
-    fresh = (NOW - timedelta(minutes=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fresh = (NOW - timedelta(minutes=11)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert argo.stale_finding(APP, _live(fresh), "dev-web", threshold, NOW) is None
     # no reconciledAt (argo/not-reconciled says so) or not a time: not judged here
     assert argo.stale_finding(APP, _live(None), "dev-web", threshold, NOW) is None
@@ -108,19 +108,24 @@ def test_stale_verdict_says_the_age_and_the_threshold() -> None:
 
 
 def test_the_default_threshold_follows_argocd_cm() -> None:
-    def cm(value: str) -> dict[str, object]:
-        return {"data": {"timeout.reconciliation": value}}
+    def cm(value: str, jitter: str | None = None) -> dict[str, object]:
+        data = {"timeout.reconciliation": value}
+        if jitter is not None:
+            data["timeout.reconciliation.jitter"] = jitter
+        return {"data": data}
 
     two = argo.default_threshold(cm("2m"))
     assert two is not None and (two.seconds, two.source) == (
-        360,
-        "3 × argocd-cm timeout.reconciliation 2m",
+        540,
+        "3 × (argocd-cm timeout.reconciliation 2m + jitter 1m)",
     )
+    no_jitter = argo.default_threshold(cm("2m", "0s"))
+    assert no_jitter is not None and no_jitter.seconds == 360
     # resync turned off: nothing refreshes a verdict on a timer, so no default threshold
     assert argo.default_threshold(cm("0")) is None
     assert argo.default_threshold(cm("0s")) is None
     unreadable = argo.default_threshold(cm("often"))
-    assert unreadable is not None and unreadable.seconds == 540
+    assert unreadable is not None and unreadable.seconds == 720
 
 
 def _result(*findings: Finding) -> AuditResult:

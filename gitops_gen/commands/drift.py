@@ -132,8 +132,8 @@ from gitops_gen.secrets import drift as secret_values
     default=None,
     metavar="DURATION",
     help="Report an Application whose status.reconciledAt is older than this (e.g. 9m). "
-    "Default: the environment's drift.staleAfter, else 3 × Argo CD's resync "
-    "(argocd-cm timeout.reconciliation, else 180s).",
+    "Default: the environment's drift.staleAfter, else 3 × Argo CD's longest resync "
+    "(argocd-cm timeout.reconciliation + its jitter, else 180s + 60s).",
 )
 @click.pass_obj
 def drift_command(

@@ -232,12 +232,15 @@ def _expected_revision(
 # Stale verdicts: Synced/Healthy mean nothing while the application controller is down
 # --------------------------------------------------------------------------------------------
 
-# Argo CD's application controller re-compares every Application this often unless argocd-cm's
-# `timeout.reconciliation` says otherwise (ARGOCD_RECONCILIATION_TIMEOUT, default 180s).
+# Argo CD's application controller re-compares every Application after argocd-cm's
+# `timeout.reconciliation` (default 180s) plus a random delay of up to
+# `timeout.reconciliation.jitter` (default 60s): its resync is at most their sum.
 DEFAULT_RESYNC_S = 180.0
+DEFAULT_JITTER_S = 60.0
 STALE_FACTOR = 3
 ARGOCD_CM = "argocd-cm"
 RESYNC_KEY = "timeout.reconciliation"
+JITTER_KEY = "timeout.reconciliation.jitter"
 
 
 @dataclass(frozen=True)
@@ -249,22 +252,26 @@ class StaleThreshold:
 
 
 def default_threshold(argocd_cm: dict[str, Any] | None) -> StaleThreshold | None:
-    """Three times the controller's resync: argocd-cm's ``timeout.reconciliation`` when it can
-    be read, else Argo CD's default (180 s). None when the resync is off (``0``): then no
-    verdict is ever refreshed on a timer, and only an explicit threshold can judge it."""
+    """Three times the controller's longest resync (``timeout.reconciliation`` + its jitter),
+    from argocd-cm when it can be read, else Argo CD's defaults (180 s + 60 s: 12 minutes).
+    None when the resync is off (``0``): then no verdict is refreshed on a timer, and only an
+    explicit threshold can judge it."""
     data = (argocd_cm or {}).get("data") or {}
-    configured = data.get(RESYNC_KEY)
-    resync = parse_duration(str(configured)) if configured is not None else None
-    if resync is None:
-        return StaleThreshold(
-            STALE_FACTOR * DEFAULT_RESYNC_S,
-            f"{STALE_FACTOR} × Argo CD's default resync of {format_duration(DEFAULT_RESYNC_S)}",
-        )
-    if resync <= 0:
+
+    def seconds(key: str) -> float | None:
+        return parse_duration(str(data[key])) if key in data else None
+
+    resync, jitter = seconds(RESYNC_KEY), seconds(JITTER_KEY)
+    if resync is not None and resync <= 0:
         return None
+    jitter = DEFAULT_JITTER_S if jitter is None else jitter
+    if resync is None:
+        resync, source = DEFAULT_RESYNC_S, "Argo CD's default resync"
+    else:
+        source = f"{ARGOCD_CM} {RESYNC_KEY}"
     return StaleThreshold(
-        STALE_FACTOR * resync,
-        f"{STALE_FACTOR} × {ARGOCD_CM} {RESYNC_KEY} {format_duration(resync)}",
+        STALE_FACTOR * (resync + jitter),
+        f"{STALE_FACTOR} × ({source} {format_duration(resync)} + jitter {format_duration(jitter)})",
     )
 
 
