@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from tests.drift_support import Kube, write_manifests
 from tests.helpers import copy_aether, run_cli
+from tests.metrics_support import PREFIX, assert_series_match_report, from_openmetrics, series
 from tests.testenv.process import free_port
 from tests.testenv.pushgateway import Pushgateway
 
 pytestmark = pytest.mark.cluster
 
 SHA = "c" * 40
-PREFIX = "gitops_gen_drift"
 
 
 @pytest.fixture
@@ -74,61 +72,6 @@ def _drift(repo: Path, kubeconfig: Path, manifests: Path, namespace: str, *args:
     )
 
 
-def _expected_findings(report: dict[str, Any]) -> dict[tuple[str, str, str], float]:
-    counts = Counter((f["rule"], f["severity"], f["type"]) for f in report["findings"])
-    return {key: float(n) for key, n in counts.items()}
-
-
-def _series(samples: list[tuple[str, dict[str, str], float]], name: str) -> dict[Any, float]:
-    return {
-        tuple(v for k, v in sorted(labels.items()) if k not in ("job", "instance")): value
-        for metric, labels, value in samples
-        if metric == name
-    }
-
-
-def _from_openmetrics(text: str) -> list[tuple[str, dict[str, str], float]]:
-    return [
-        (sample.name, dict(sample.labels), float(sample.value))
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    ]
-
-
-def _from_gateway(gateway: Pushgateway) -> list[tuple[str, dict[str, str], float]]:
-    samples = []
-    for group in gateway.groups():
-        for name, family in group.items():
-            if name == "labels" or not isinstance(family, dict):
-                continue
-            for metric in family.get("metrics") or []:
-                samples.append((name, dict(metric["labels"]), float(metric["value"])))
-    return samples
-
-
-def _assert_matches(
-    samples: list[tuple[str, dict[str, str], float]], report: dict[str, Any], exit_code: int
-) -> None:
-    """The series of one run say what the JSON report of the same run says."""
-    env = report["environment"]
-    findings = _series(samples, f"{PREFIX}_findings")
-    # labels sorted by name: environment, rule, severity, type
-    assert findings == {(env, *key): n for key, n in _expected_findings(report).items()}
-    assert _series(samples, f"{PREFIX}_objects_audited") == {
-        (env,): float(report["summary"]["objects"])
-    }
-    assert _series(samples, f"{PREFIX}_api_requests") == {
-        (env,): float(report["summary"]["apiRequests"])
-    }
-    assert _series(samples, f"{PREFIX}_exit_code") == {(env,): float(exit_code)}
-    (duration,) = _series(samples, f"{PREFIX}_audit_duration_seconds").values()
-    assert 0 < duration < 300
-    (last_run,) = _series(samples, f"{PREFIX}_last_run_timestamp_seconds").values()
-    assert abs(last_run - datetime.now(UTC).timestamp()) < 300
-    success = _series(samples, f"{PREFIX}_last_success_timestamp_seconds")
-    assert success == ({(env,): last_run} if exit_code in (0, 1) else {})
-
-
 def test_openmetrics_carries_the_json_reports_numbers(
     kubeconfig: Path, namespace: str, repo: Path, tmp_path: Path
 ) -> None:
@@ -143,15 +86,15 @@ def test_openmetrics_carries_the_json_reports_numbers(
         "drift/field-modified",
         "drift/object-missing",
     }
-    _assert_matches(_from_openmetrics(exposition), report, exit_code=1)
+    assert_series_match_report(from_openmetrics(exposition), report, exit_code=1)
 
     # --fail-on never: the exit code (and its series) is 0, the findings are still there
     quiet = _drift(
         repo, kubeconfig, manifests, namespace, "-o", "openmetrics", "--fail-on", "never", expect=0
     )
-    samples = _from_openmetrics(quiet.stdout)
-    assert _series(samples, f"{PREFIX}_exit_code") == {("dev",): 0.0}
-    assert sum(_series(samples, f"{PREFIX}_findings").values()) == 2
+    samples = from_openmetrics(quiet.stdout)
+    assert series(samples, f"{PREFIX}_exit_code") == {("dev",): 0.0}
+    assert sum(series(samples, f"{PREFIX}_findings").values()) == 2
 
 
 def test_pushgateway_holds_what_the_json_report_says_and_each_run_replaces_it(
@@ -174,7 +117,7 @@ def test_pushgateway_holds_what_the_json_report_says_and_each_run_replaces_it(
     report = json.loads(first.stdout)
     (group,) = pushgateway.groups()
     assert group["labels"] == {"job": "gitops_gen_drift", "environment": "dev"}
-    _assert_matches(_from_gateway(pushgateway), report, exit_code=1)
+    assert_series_match_report(pushgateway.samples(), report, exit_code=1)
     # What Prometheus scrapes from the gateway carries the same series.
     scraped = [
         ln for ln in pushgateway.exposition().splitlines() if ln.startswith(f"{PREFIX}_findings{{")
@@ -203,9 +146,9 @@ def test_pushgateway_holds_what_the_json_report_says_and_each_run_replaces_it(
     )
     clean = json.loads(second.stdout)
     assert clean["findings"] == []
-    samples = _from_gateway(pushgateway)
-    _assert_matches(samples, clean, exit_code=0)
-    assert _series(samples, f"{PREFIX}_findings") == {}
+    samples = pushgateway.samples()
+    assert_series_match_report(samples, clean, exit_code=0)
+    assert series(samples, f"{PREFIX}_findings") == {}
     assert len(pushgateway.groups()) == 1
 
 

@@ -148,6 +148,17 @@ class Pushgateway(Component):
         data: list[dict[str, Any]] = document.get("data") or []
         return data
 
+    def samples(self) -> list[tuple[str, dict[str, str], float]]:
+        """Every pushed series as (metric name, labels, value), from :meth:`groups`."""
+        found: list[tuple[str, dict[str, str], float]] = []
+        for group in self.groups():
+            for name, family in group.items():
+                if name == "labels" or not isinstance(family, dict):
+                    continue
+                for metric in family.get("metrics") or []:
+                    found.append((name, dict(metric["labels"]), float(metric["value"])))
+        return found
+
     def clear(self) -> None:
         """Delete every group (the admin API's wipe)."""
         request = urllib.request.Request(f"{self.url}/api/v1/admin/wipe", method="PUT")  # noqa: S310
