@@ -124,8 +124,9 @@ from gitops_gen.secrets import drift as secret_values
     default=None,
     metavar="URL",
     help="Also push the run's metrics (as -o openmetrics) to this Prometheus Pushgateway: "
-    f"job {metrics.JOB}, grouped by environment, replaced on every run. Default: the "
-    "environment's drift.pushgateway when run by the scheduled audit (it passes this option).",
+    f"job {metrics.JOB}, grouped by environment, replaced on every run. The scheduled audit "
+    "passes the environment's drift.pushgateway. A failed push is one error line; the exit code "
+    "stays the audit's.",
 )
 @click.option(
     "--stale-after",
