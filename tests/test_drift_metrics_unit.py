@@ -191,10 +191,10 @@ def test_openmetrics_counts_findings_by_rule_severity_and_type() -> None:
     assert not any(name == "gitops_gen_drift_findings" for name, _ in ok)
 
 
-def test_prod_renders_the_pushgateway_argument_and_its_alert_rules(tmp_path: Path) -> None:
+def test_staging_renders_the_pushgateway_argument_and_its_alert_rules(tmp_path: Path) -> None:
     repo = copy_aether(tmp_path / "aether")
     run_cli("render", repo=repo, expect=0)
-    audit = repo / "clusters" / "prod-eu1" / "audit" / "prod"
+    audit = repo / "clusters" / "staging-eu1" / "audit" / "staging"
     cronjob = yaml.safe_load((audit / "cronjob.yaml").read_text())
     args = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[-2:] == ["--pushgateway", "http://pushgateway.monitoring.svc:9091"]
@@ -203,17 +203,17 @@ def test_prod_renders_the_pushgateway_argument_and_its_alert_rules(tmp_path: Pat
     (group,) = rules["groups"]
     persists, missing = group["rules"]
     assert persists["alert"] == "GitopsGenDriftPersists"
-    assert persists["for"] == "30m"  # */15: 15 min between runs + the job's 15 min deadline
-    assert 'type!="error"' in persists["expr"] and "< 1800" in persists["expr"]
+    assert persists["for"] == "45m"  # */30: 30 min between runs + the job's 15 min deadline
+    assert 'type!="error"' in persists["expr"] and "< 2700" in persists["expr"]
     assert missing["alert"] == "GitopsGenDriftAuditMissing"
-    assert "[30m]" in missing["expr"] and "> 1800" in missing["expr"]  # twice 15 min
-    assert 'environment="prod"' in missing["expr"]
+    assert "[1h]" in missing["expr"] and "> 3600" in missing["expr"]  # twice 30 min
+    assert 'environment="staging"' in missing["expr"]
     # Argo CD syncs the folder and skips the file only while it does not look like a manifest.
     assert not all(word in rules_text for word in ("apiVersion:", "kind:", "metadata:"))
     # drift audits objects, not this file
-    sources = {item.source for item in from_render(load_platform(repo), "prod").objects}
+    sources = {item.source for item in from_render(load_platform(repo), "staging").objects}
     assert not any(source.endswith("prometheus-rules.yaml") for source in sources)
-    # dev pushes nowhere: no argument, no rules
+    # dev (and prod) push nowhere: no argument, no rules
     dev = repo / "clusters" / "dev-eu1" / "audit" / "dev"
     assert "--pushgateway" not in (dev / "cronjob.yaml").read_text()
     assert not (dev / "prometheus-rules.yaml").exists()
@@ -223,14 +223,14 @@ def test_a_bad_schedule_with_a_pushgateway_is_one_line_and_nothing_written(
     tmp_path: Path,
 ) -> None:
     repo = copy_aether(tmp_path / "aether")
-    env_file = repo / "environments" / "prod.yaml"
+    env_file = repo / "environments" / "staging.yaml"
     env_file.write_text(
-        env_file.read_text().replace('schedule: "*/15 * * * *"', 'schedule: "0 0 31 2 *"')
+        env_file.read_text().replace('schedule: "*/30 * * * *"', 'schedule: "0 0 31 2 *"')
     )
     before = tree_digest(repo)
     result = run_cli("render", repo=repo, expect=2)
     assert result.stderr.strip().splitlines() == [
-        "error: environments/prod.yaml: drift.schedule: '0 0 31 2 *' never runs; fix the day "
+        "error: environments/staging.yaml: drift.schedule: '0 0 31 2 *' never runs; fix the day "
         "and month fields"
     ]
     assert tree_digest(repo) == before
