@@ -7,6 +7,8 @@
 * ``kube_api`` (session): a ``kubernetes.client.ApiClient`` logged in as admin.
 * ``kube_readonly_api`` (session): the same for the read-only user (RBAC ``view``).
 * ``namespace`` (function): a fresh namespace for one test, deleted afterwards.
+* ``pushgateway`` (session): a real Prometheus Pushgateway (tests/testenv/pushgateway.py);
+  tests clear the groups they push.
 
 Tests that use any of them are marked ``cluster`` automatically, so ``-m "not cluster"``
 deselects them; marking them explicitly is still the house style.
@@ -32,10 +34,11 @@ from typing import Any
 import pytest
 
 from tests.testenv import argocd, gobuild, kube, process
+from tests.testenv import pushgateway as gateway
 from tests.testenv.errors import ClusterError
 
 CLUSTER_FIXTURES = frozenset(
-    {"kube_cluster", "kubeconfig", "kube_api", "kube_readonly_api", "namespace"}
+    {"kube_cluster", "kubeconfig", "kube_api", "kube_readonly_api", "namespace", "pushgateway"}
 )
 
 # Every pid a session cluster ever started; checked once the session is torn down.
@@ -81,6 +84,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             kube.ensure_binaries()
             if any(item.get_closest_marker("argocd") for item in session.items):
                 argocd.ensure_binaries()
+            if any("pushgateway" in getattr(item, "fixturenames", ()) for item in session.items):
+                gateway.ensure_binary()
     except ClusterError as error:
         _BUILD_ERROR.append(error)
 
@@ -150,6 +155,32 @@ def kube_readonly_api(kubeconfig: Path) -> Iterator[Any]:
         yield api
     finally:
         api.close()
+
+
+@pytest.fixture(scope="session")
+def pushgateway_server(
+    kube_cluster: kube.KubeCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[gateway.Pushgateway]:
+    # Depends on kube_cluster for its build and skip policy (and every user audits a cluster).
+    if _BUILD_ERROR:
+        raise _BUILD_ERROR[0]
+    server = gateway.Pushgateway(tmp_path_factory.mktemp("pushgateway"))
+    server.start()
+    _SESSION_PIDS.extend(server.pids)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pushgateway(
+    pushgateway_server: gateway.Pushgateway,
+) -> Iterator[gateway.Pushgateway]:
+    """The session's Pushgateway, emptied before and after each test that uses it."""
+    pushgateway_server.clear()
+    yield pushgateway_server
+    pushgateway_server.clear()
 
 
 def _namespace_name(test_name: str) -> str:

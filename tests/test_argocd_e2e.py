@@ -9,6 +9,7 @@ repository.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from tests.argocd_e2e_support import NAMESPACES, PLATFORM_TAG, World, patch, world
-from tests.helpers import git, run_cli
+from tests.helpers import git, invoke_cli, run_cli
 from tests.testenv import gitserver
 
 pytestmark = [pytest.mark.cluster, pytest.mark.argocd, pytest.mark.slow]
@@ -275,3 +276,35 @@ def test_unreachable_chart_repository_is_a_comparison_error(e2e: World) -> None:
 
 def test_environment_copy_is_what_validate_accepts(e2e: World, tmp_path: Path) -> None:
     run_cli("validate", "dev", "staging", repo=e2e.work, expect=0)
+
+
+def test_a_stopped_controller_makes_every_verdict_stale(e2e: World) -> None:
+    """Argo CD's Synced means nothing while its controller is down: drift says so. Last in the
+    module: the controller is not started again."""
+    apps = e2e.app_names("dev")
+    e2e.argo.stop_controller()
+    stopped = time.monotonic()
+    time.sleep(25)
+    # No refresh happened since: every reconciledAt is older than the time waited.
+    frozen = {name: e2e.status(name) for name in apps}
+    assert all(status.get("reconciledAt") for status in frozen.values())
+    assert any((s.get("sync") or {}).get("status") == "Synced" for s in frozen.values())
+    result = invoke_cli(
+        "drift",
+        "dev",
+        "--kubeconfig",
+        str(e2e.cluster.kubeconfig),
+        "-o",
+        "json",
+        "--stale-after",
+        "20s",
+        repo=e2e.work,
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    stale = {f["ref"]["name"]: f for f in report["findings"] if f["rule"] == "argo/stale-verdict"}
+    assert set(apps) <= set(stale), result.output  # (and the root Application)
+    for name in apps:
+        assert stale[name]["live"] == frozen[name]["reconciledAt"]
+        assert "more than the 20s allowed (--stale-after)" in stale[name]["message"]
+    assert time.monotonic() - stopped >= 25

@@ -34,7 +34,7 @@ SAMPLES: dict[str, list[str]] = {
     "doctor": ["doctor", "--offline"],
     "env list": ["env", "list"],
 }
-ELSEWHERE = {"drift"}
+ELSEWHERE = {"drift"}  # every -o of drift, openmetrics included: tests/test_cli_drift.py
 
 
 @pytest.fixture

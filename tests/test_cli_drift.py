@@ -1,6 +1,6 @@
 """drift's report in every format the CLI promises, against the real test cluster: ``-o json``
-matches docs/cli/schemas/drift.schema.json, ``-o yaml`` is the same document, and the piped
-text table does not depend on the terminal width."""
+matches docs/cli/schemas/drift.schema.json, ``-o yaml`` is the same document, ``-o openmetrics``
+counts the same findings, and the piped text table does not depend on the terminal width."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import yaml
 
 from tests.drift_support import Kube, write_manifests
 from tests.helpers import PROJECT_ROOT, Result, run_cli
+from tests.metrics_support import expected_findings, from_openmetrics, series
 
 pytestmark = pytest.mark.cluster
 
@@ -69,6 +70,13 @@ def test_drift_report_formats(
 
     as_yaml = drift("-o", "yaml")
     assert yaml.safe_load(as_yaml.stdout) == document
+
+    # -o openmetrics: the same findings, counted (tests/test_drift_metrics.py has the rest)
+    as_metrics = drift("-o", "openmetrics")
+    assert as_metrics.stdout.endswith("# EOF\n")
+    assert series(from_openmetrics(as_metrics.stdout), "gitops_gen_drift_findings") == (
+        expected_findings(document)
+    )
 
     monkeypatch.setenv("COLUMNS", "40")
     narrow = drift()

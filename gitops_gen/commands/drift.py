@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +13,8 @@ import click
 from gitops_gen.commands.hydrate import HydrationOptions, head_revision, hydration_options
 from gitops_gen.commands.options import identity_option, output_option
 from gitops_gen.context import AppContext
+from gitops_gen.drift import argo, history, metrics
 from gitops_gen.drift import desired as desired_state
-from gitops_gen.drift import history
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
 from gitops_gen.drift.findings import AuditResult
 from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
@@ -23,6 +24,7 @@ from gitops_gen.drift.revisions import gitops_resolver
 from gitops_gen.drift.runs import follow_up
 from gitops_gen.drift.secrets import ValueSource
 from gitops_gen.drift.state_store import ConfigMapStore, FileStore, StateStore
+from gitops_gen.durations import parse_duration
 from gitops_gen.errors import ExitCode, ExternalToolError, InputError
 from gitops_gen.hydrate import DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, hydrate_environment
 from gitops_gen.hydrate import audit as hydrated_audit
@@ -42,7 +44,7 @@ from gitops_gen.secrets import drift as secret_values
     help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
 )
 @click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
-@output_option(*FORMATS, multiple=True, name="outputs")
+@output_option(*FORMATS, metrics.FORMAT, multiple=True, name="outputs")
 @click.option(
     "--output-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -142,6 +144,23 @@ from gitops_gen.secrets import drift as secret_values
     metavar="SECONDS",
     help="How long one request to a notification receiver may take.",
 )
+@click.option(
+    "--pushgateway",
+    default=None,
+    metavar="URL",
+    help="Also push the run's metrics (as -o openmetrics) to this Prometheus Pushgateway: "
+    f"job {metrics.JOB}, grouped by environment, replaced on every run. The scheduled audit "
+    "passes the environment's drift.pushgateway. A failed push is one error line; the exit code "
+    "stays the audit's.",
+)
+@click.option(
+    "--stale-after",
+    default=None,
+    metavar="DURATION",
+    help="Report an Application whose status.reconciledAt is older than this (e.g. 9m). "
+    "Default: the environment's drift.staleAfter, else 3 × Argo CD's longest resync "
+    "(argocd-cm timeout.reconciliation + its jitter, else 180s + 60s).",
+)
 @click.pass_obj
 def drift_command(
     app: AppContext,
@@ -167,6 +186,8 @@ def drift_command(
     state_file: Path | None,
     notify: bool,
     notify_timeout: float,
+    pushgateway: str | None,
+    stale_after: str | None,
 ) -> None:
     """Audit the live cluster of ENV against the repository.
 
@@ -207,9 +228,14 @@ def drift_command(
     if identity is not None and not decrypt:
         raise InputError("--identity only applies to --decrypt")
     _check_state_options(env, report_config_map, state_file, notify)
+    if pushgateway is not None:
+        metrics.check_gateway_url(pushgateway)
+    stale = _stale_threshold(stale_after, env.drift.stale_after, env.name)
     moment = history.now()
     masker = Masker(load_mask_key(mask_key_file) if mask_key_file is not None else None)
+    started = time.monotonic()
     options = AuditOptions(
+        stale_after=stale,
         server_side=server_side,
         concurrency=concurrency,
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
@@ -244,7 +270,12 @@ def drift_command(
             notify_timeout=notify_timeout,
         )
         deliveries = series.deliveries
-        texts = [_report(result, fmt, stamp, series.changes, deliveries) for fmt in formats]
+        run = metrics.RunInfo(
+            duration_seconds=time.monotonic() - started,
+            exit_code=_exit_code(result, not_hydrated, fail_on),
+            finished_at=time.time(),
+        )
+        texts = [_report(result, fmt, stamp, series.changes, deliveries, run) for fmt in formats]
     if output_file is not None:
         try:
             output_file.write_text(texts[0], encoding="utf-8")
@@ -261,6 +292,14 @@ def drift_command(
             app.info(delivery.line())
     for line in not_hydrated:
         click.echo(f"error: {line}", err=True)
+    if pushgateway is not None:
+        try:
+            metrics.push(pushgateway, result, run)
+        except metrics.PushError as exc:
+            # Never hides the audit's result: one line, and the exit code stays the audit's.
+            click.echo(f"error: {exc}", err=True)
+        else:
+            app.info(f"metrics pushed to {metrics.without_credentials(pushgateway)}")
     if not_hydrated:
         raise ExternalToolError(
             f"audit incomplete: {len(not_hydrated)} Application(s) could not be hydrated"
@@ -308,12 +347,44 @@ def _report(
     stamp: str | None,
     changes: history.Changes | None,
     deliveries: tuple[Delivery, ...],
+    run: metrics.RunInfo,
 ) -> str:
+    if fmt == metrics.FORMAT:
+        return metrics.to_openmetrics(result, run)
     if fmt == "yaml":
         return json_to_yaml(
             render(result, "json", timestamp=stamp, changes=changes, deliveries=deliveries)
         )
     return render(result, fmt, timestamp=stamp, changes=changes, deliveries=deliveries)
+
+
+def _exit_code(result: AuditResult, not_hydrated: list[str], fail_on: str) -> int:
+    """The exit code the run ends with (raised below; the metrics record it too)."""
+    if not_hydrated or result.stopped or result.errors:
+        return int(ExitCode.ERROR)
+    if result.drift and fail_on == "drift":
+        return int(ExitCode.FINDINGS)
+    return int(ExitCode.OK)
+
+
+def _stale_threshold(
+    option: str | None, configured: str | None, environment: str
+) -> argo.StaleThreshold | None:
+    """--stale-after, else the environment's drift.staleAfter; None: from Argo CD's resync."""
+    if option is not None:
+        seconds = parse_duration(option)
+        if seconds is None or seconds <= 0:
+            raise InputError(f"--stale-after {option!r}: not a duration; pass e.g. 9m, 1h or 540s")
+        return argo.StaleThreshold(seconds, "--stale-after")
+    if configured is not None:
+        seconds = parse_duration(configured)
+        if seconds is None or seconds <= 0:
+            raise InputError(
+                f"environments/{environment}.yaml: drift.staleAfter {configured!r} is not a "
+                "positive duration; write e.g. 9m or 1h"
+            )
+        return argo.StaleThreshold(seconds, f"drift.staleAfter of {environment}")
+    return None
 
 
 def _hydrate(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gitops_gen.drift.canonical import Tokens
 from gitops_gen.drift.findings import Finding, FindingType, ObjectRef, Severity
+from gitops_gen.durations import format_duration, parse_duration
 
 # A targetRevision that names one immutable thing: a chart version, a tag like v2.14.0, a SHA.
 PINNED = re.compile(r"^(v?\d+(\.\d+)*([-+][0-9A-Za-z.-]+)?|[0-9a-f]{40})$")
@@ -223,3 +226,79 @@ def _expected_revision(
     if resolve is None:
         return None
     return resolve(str(source.get("repoURL", "")), target)
+
+
+# --------------------------------------------------------------------------------------------
+# Stale verdicts: Synced/Healthy mean nothing while the application controller is down
+# --------------------------------------------------------------------------------------------
+
+# Argo CD's application controller re-compares every Application after argocd-cm's
+# `timeout.reconciliation` (default 180s) plus a random delay of up to
+# `timeout.reconciliation.jitter` (default 60s): its resync is at most their sum.
+DEFAULT_RESYNC_S = 180.0
+DEFAULT_JITTER_S = 60.0
+STALE_FACTOR = 3
+ARGOCD_CM = "argocd-cm"
+RESYNC_KEY = "timeout.reconciliation"
+JITTER_KEY = "timeout.reconciliation.jitter"
+
+
+@dataclass(frozen=True)
+class StaleThreshold:
+    """How old ``status.reconciledAt`` may be, and where that number comes from."""
+
+    seconds: float
+    source: str  # for the finding's message: "drift.staleAfter", "3 × argocd-cm …", …
+
+
+def default_threshold(argocd_cm: dict[str, Any] | None) -> StaleThreshold | None:
+    """Three times the controller's longest resync (``timeout.reconciliation`` + its jitter),
+    from argocd-cm when it can be read, else Argo CD's defaults (180 s + 60 s: 12 minutes).
+    None when the resync is off (``0``): then no verdict is refreshed on a timer, and only an
+    explicit threshold can judge it."""
+    data = (argocd_cm or {}).get("data") or {}
+
+    def seconds(key: str) -> float | None:
+        return parse_duration(str(data[key])) if key in data else None
+
+    resync, jitter = seconds(RESYNC_KEY), seconds(JITTER_KEY)
+    if resync is not None and resync <= 0:
+        return None
+    jitter = DEFAULT_JITTER_S if jitter is None else jitter
+    if resync is None:
+        resync, source = DEFAULT_RESYNC_S, "Argo CD's default resync"
+    else:
+        source = f"{ARGOCD_CM} {RESYNC_KEY}"
+    return StaleThreshold(
+        STALE_FACTOR * (resync + jitter),
+        f"{STALE_FACTOR} × ({source} {format_duration(resync)} + jitter {format_duration(jitter)})",
+    )
+
+
+def stale_finding(
+    ref: ObjectRef, live: dict[str, Any], app: str, threshold: StaleThreshold, now: datetime
+) -> Finding | None:
+    """A finding when Argo CD last compared this Application longer ago than `threshold`."""
+    reconciled = ((live.get("status") or {}).get("reconciledAt")) or ""
+    try:
+        when = datetime.fromisoformat(str(reconciled).replace("Z", "+00:00"))
+    except ValueError:
+        return None  # never reconciled (its own finding) or not a time
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    age = (now - when).total_seconds()
+    if age <= threshold.seconds:
+        return None
+    return Finding(
+        ref,
+        FindingType.MODIFIED,
+        "/status/reconciledAt",
+        f"within {format_duration(threshold.seconds)}",
+        str(reconciled),
+        Severity.HIGH,
+        "argo/stale-verdict",
+        app,
+        f"Argo CD last reconciled this Application {format_duration(age)} ago, more than the "
+        f"{format_duration(threshold.seconds)} allowed ({threshold.source}): its sync and "
+        "health status are stale; check that the application controller runs",
+    )

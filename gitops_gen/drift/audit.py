@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gitops_gen.drift import argo
@@ -54,6 +55,10 @@ class AuditOptions:
     progress: Progress | None = None
     # drift --hydrate: differences ignoreDifferences hides are not drift, but are said here
     ignored_notes: list[str] | None = None
+    # How old an Application's status.reconciledAt may be (--stale-after, drift.staleAfter);
+    # None: three times the controller's resync, read from argocd-cm when allowed.
+    stale_after: argo.StaleThreshold | None = None
+    now: datetime | None = None  # the audit's "now" for ages (tests pin it)
 
 
 @dataclass
@@ -84,6 +89,8 @@ def run_audit(
     result.findings.extend(live.failed.values())
 
     rules = _ignore_rules(desired, live)
+    stale = _stale_threshold(cluster, desired, options)
+    now = options.now or datetime.now(UTC)
     scaled = hpa_targets([d.obj for d in desired]) | hpa_targets(
         o for r, o in live.objects.values() if r.kind == "HorizontalPodAutoscaler"
     )
@@ -108,6 +115,7 @@ def run_audit(
                 findings = _audit_object(
                     item, app, live, rules, scaled, dry_runs, masker, options, schemas, storage
                 )
+                findings.extend(_stale(item.ref, live, app, stale, now))
             except AuditStopped as stopped:
                 findings = [_stopped_finding(item.ref, app, stopped)]
             result.findings.extend(findings)
@@ -165,6 +173,45 @@ def run_audit(
     if cluster.stopped is not None:
         result.stopped = cluster.stopped.message
     return result.sorted()
+
+
+def _stale_threshold(
+    cluster: LiveCluster, desired: list[DesiredObject], options: AuditOptions
+) -> argo.StaleThreshold | None:
+    """The threshold for stale verdicts; argocd-cm is read (one GET) only when needed.
+
+    The audit's own ServiceAccount may not read ConfigMaps in Argo CD's namespace: then, as
+    when argocd-cm has no ``timeout.reconciliation``, Argo CD's default resync is assumed.
+    """
+    if options.stale_after is not None:
+        return options.stale_after
+    apps = [d.ref for d in desired if argo.is_application(d.ref)]
+    if not apps:
+        return None
+    namespace = apps[0].namespace
+    try:
+        config = cluster.request(
+            "GET",
+            f"/api/v1/namespaces/{namespace}/configmaps/{argo.ARGOCD_CM}",
+            f"read ConfigMap {namespace}/{argo.ARGOCD_CM}",
+        )
+    except (ApiRequestError, AuditStopped):
+        config = None
+    return argo.default_threshold(config)
+
+
+def _stale(
+    ref: ObjectRef,
+    live: _Live,
+    app: str,
+    threshold: argo.StaleThreshold | None,
+    now: datetime,
+) -> list[Finding]:
+    entry = live.objects.get(ref.identity)
+    if threshold is None or entry is None or not argo.is_application(ref):
+        return []
+    finding = argo.stale_finding(ref, entry[1], app, threshold, now)
+    return [finding] if finding is not None else []
 
 
 class _ZeroStorage:

@@ -15,7 +15,7 @@ from gitops_gen import __version__
 from gitops_gen.drift.clone import CREDENTIALS_MOUNT
 from gitops_gen.model import Environment, Platform
 from gitops_gen.notify.variables import variable as notify_variable
-from gitops_gen.render import layout, waves
+from gitops_gen.render import alerts, layout, waves
 from gitops_gen.render.templating import render_template
 
 AUDIT_NAME = "gitops-gen-drift"
@@ -50,6 +50,7 @@ READ_RULES = (
 APPLICATION_TEMPLATE = "drift-audit-application.yaml.j2"
 CRONJOB_TEMPLATE = "drift-audit-cronjob.yaml.j2"
 RBAC_TEMPLATE = "drift-audit-rbac.yaml.j2"
+ALERTS_TEMPLATE = "drift-audit-alerts.yaml.j2"
 RBAC_FILES = ("serviceaccount", "clusterrole", "clusterrolebinding", "role", "rolebinding")
 # Where the init container clones the repository (an emptyDir shared with the audit).
 CHECKOUT = "/work/repo"
@@ -111,6 +112,8 @@ def audit_spec(platform: Platform, env: Environment) -> AuditSpec:
             ref = target.url or target.token
             if ref is not None:
                 secret_env.append(SecretEnv(notify_variable(target), ref.secret, ref.key))
+    if env.drift.pushgateway:
+        args += ["--pushgateway", env.drift.pushgateway]
     return AuditSpec(
         name=AUDIT_NAME,
         cluster_name=f"{AUDIT_NAME}-{env.name}",
@@ -147,6 +150,11 @@ def render_audit(
             render_template(jinja, CRONJOB_TEMPLATE, context),
         ),
     }
+    if env.drift.pushgateway:
+        files[f"{folder}/{alerts.ALERTS_FILE}"] = (
+            ALERTS_TEMPLATE,
+            render_template(jinja, ALERTS_TEMPLATE, {**context, "alerts": alerts.alert_rules(env)}),
+        )
     for name in RBAC_FILES:
         files[f"{folder}/{name}.yaml"] = (
             RBAC_TEMPLATE,

@@ -462,6 +462,13 @@ class ArgoCD(Component):
         if hasattr(self, "workdir"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def stop_controller(self) -> None:
+        """Stop the application controller alone, as when it crashes: every Application keeps
+        its last status (Synced, Healthy) and its ``reconciledAt`` stops moving."""
+        for process in self._processes:
+            if process.name == "argocd-application-controller":
+                process.stop()
+
     def _spawn(self, name: str, argv: Sequence[str], env: Mapping[str, str]) -> Process:
         process = spawn(name, argv, log_dir=self.workdir, env=env)
         self._processes.append(process)
