@@ -25,6 +25,17 @@ os.environ.setdefault("GOPATH", str(_REAL_HOME / "go"))
 os.environ.setdefault("GOCACHE", str(_REAL_HOME / ".cache" / "go-build"))
 os.environ.setdefault("GOMODCACHE", str(_REAL_HOME / "go" / "pkg" / "mod"))
 
+# A git identity for the whole session, not only inside each test: module- and session-scoped
+# fixtures commit too, and a fresh machine (CI) has no ~/.gitconfig to supply one.
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.com",
+}
+for _name, _value in _GIT_IDENTITY.items():
+    os.environ[_name] = _value
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(
@@ -35,12 +46,7 @@ def isolated_env(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name, value in {
-        "GIT_AUTHOR_NAME": "Test Author",
-        "GIT_AUTHOR_EMAIL": "author@example.com",
-        "GIT_COMMITTER_NAME": "Test Committer",
-        "GIT_COMMITTER_EMAIL": "committer@example.com",
-    }.items():
+    for name, value in _GIT_IDENTITY.items():
         monkeypatch.setenv(name, value)
     for name in list(os.environ):
         if name.startswith("SOPS_") or name in {
