@@ -62,6 +62,23 @@ def test_port_without_protocol_means_tcp() -> None:
     ]
 
 
+def test_omitted_protocol_is_tcp_so_udp_live_is_drift() -> None:
+    # the manifest never says TCP, but that is what the server stores for it: UDP live differs
+    assert _diffs(_service([{"port": 53}]), _service([{"port": 53, "protocol": "UDP"}])) == [
+        ("modified", "spec/ports/0/protocol", "TCP", "UDP")
+    ]
+    # a changed port number as well: both are reported on the one element
+    assert _paths(_service([{"port": 53}]), _service([{"port": 54, "protocol": "UDP"}])) == [
+        ("modified", "spec/ports/0/port"),
+        ("modified", "spec/ports/0/protocol"),
+    ]
+    desired = _container(ports=[{"containerPort": 8080, "name": "http"}])
+    live = _container(ports=[{"containerPort": 8080, "name": "http", "protocol": "SCTP"}])
+    assert _diffs(desired, live) == [
+        ("modified", "spec/template/spec/containers/0/ports/0/protocol", "TCP", "SCTP")
+    ]
+
+
 def test_container_ports_match_by_container_port() -> None:
     ports = [{"containerPort": 8080, "name": "http"}, {"containerPort": 9090, "name": "metrics"}]
     desired = _container(ports=ports)
