@@ -277,6 +277,47 @@ BAD_FILES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
         "oms-service, policy-service, pricing-service, release-manifest, reports-service, "
         "risk-service, secrets-service, strategy-orchestrator)",
     ),
+    "nested-required-key": (
+        DEV,
+        [(RISK, RISK.replace("{min: 1, max: 2}", "{min: 1}"))],
+        "environments/dev.yaml:18: services.risk-service.hpa.max: required key 'max' is "
+        "missing; add it to services.risk-service.hpa",
+    ),
+    "pin-without-a-tag": (
+        DEV,
+        [(RISK, RISK.replace('tag: "2.15.0-rc.1", ', ""))],
+        "environments/dev.yaml:18: services.risk-service: no image tag for 'risk-service' in "
+        "this environment; add 'services.risk-service: {tag: \"X.Y.Z\"}' (or a digest)",
+    ),
+    "no-pin-at-all": (
+        DEV,
+        [('feast: {tag: "0.40.1"}\n', "")],
+        "environments/dev.yaml:1: feast: no image tag for 'feast' in this environment; add "
+        "'feast: {tag: \"X.Y.Z\"}' (or a digest)",
+    ),
+    "promoted-from-itself": (
+        DEV,
+        [("tier: dev\n", "tier: dev\npromotedFrom: dev\n")],
+        "environments/dev.yaml:3: promotedFrom: 'dev' cannot be promoted from itself",
+    ),
+    "promotion-cycle": (
+        DEV,
+        [("tier: dev\n", "tier: dev\npromotedFrom: prod\n")],
+        "environments/dev.yaml:3: promotedFrom: promotion order forms a cycle (dev -> prod -> "
+        "staging -> dev); one environment must be the start of the chain (no promotedFrom)",
+    ),
+    "reserved-component-name": (
+        CATALOG,
+        [("  policy-service:\n", "  platform:\n")],
+        "environments/platform.yaml:158: services.platform: 'platform' is reserved; choose "
+        "another component name",
+    ),
+    "unknown-ui-api-service": (
+        CATALOG,
+        [("  apiService: risk-service", "  apiService: risk-servce")],
+        "environments/platform.yaml:333: ui.apiService: unknown service 'risk-servce'; did you "
+        "mean 'risk-service'?",
+    ),
     "port-out-of-range": (
         CATALOG,
         [("    host: timescaledb\n    port: 5432", "    host: timescaledb\n    port: 70000")],
@@ -339,8 +380,13 @@ def test_a_bad_setting_is_one_exact_line(root: Path, case: str) -> None:
             "environments/dev.yaml:1: expected a mapping of settings at the top level, "
             "found a string",
         ),
+        (
+            "42\n",
+            "environments/dev.yaml:1: expected a mapping of settings at the top level, "
+            "found a number",
+        ),
     ],
-    ids=["empty", "list", "string"],
+    ids=["empty", "list", "string", "number"],
 )
 def test_an_environment_file_that_is_not_a_mapping(root: Path, content: str, message: str) -> None:
     (root / DEV).write_text(content)
@@ -366,3 +412,40 @@ def test_environment_files_and_their_folder(root: Path, tmp_path: Path) -> None:
         f"environments/: not found in {empty}; run 'gitops-gen init' to scaffold a repository "
         "or pass --repo"
     )
+
+
+def test_a_workload_takes_the_catalog_where_the_environment_pins_nothing(root: Path) -> None:
+    dev = load_platform(root).environment("dev")
+    risk, policy = dev.workload("risk-service"), dev.workload("policy-service")
+    assert risk is not None and policy is not None
+    assert risk.replicas == 1  # dev pins 1
+    assert policy.replicas == 2  # the catalog's, dev pins none
+    assert (risk.host, policy.host) == (
+        "risk-api.dev.aether.example.com",
+        "policy-api.dev.aether.example.com",
+    )
+
+
+def test_a_workload_lists_every_secret_it_wires_in(root: Path) -> None:
+    """What `promote` checks exist in the target environment before it moves a workload."""
+    dev = load_platform(root).environment("dev")
+    expected = {
+        # envFrom, then the Secrets of single keys (secretEnv), each once
+        "risk-service": (
+            "fastapi-credentials",
+            "compliance-service-database",
+            "risk-service-database",
+        ),
+        "account-service": ("account-service-database", "account-service-secrets"),
+        "feast": ("feast-offline-store", "feast-backup-object-storage"),
+        "bootstrap": (
+            "config-service-database",
+            "account-service-database",
+            "risk-service-database",
+            "release-manifest-database",
+        ),
+        "kraken-ws-ingest": ("fastapi-secrets", "kafka-tls"),
+    }
+    for name, secrets in expected.items():
+        workload = dev.workload(name)
+        assert workload is not None and workload.secrets == secrets, name

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_gen.errors import InputError
+from gitops_gen.errors import InputError, TemplateError
 from gitops_gen.model import load_platform
 from gitops_gen.render import plan_render
 from tests.helpers import PROJECT_ROOT
@@ -286,3 +286,32 @@ def _replace(root: Path, rel: str, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"fixture drifted: {old!r} not in {rel}"
     path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("template", "text", "message"),
+    [
+        (
+            "dependency-values.yaml.j2",
+            "# {{ dependency.name }}\nkey: [unclosed\n",
+            "templates/dependency-values.yaml.j2: rendered invalid YAML (output line 2): did "
+            "not find expected ',' or ']'; fix the template's indentation or quoting",
+        ),
+        (
+            "secrets-application.yaml.j2",
+            "# a comment\n- a list\n",
+            "templates/secrets-application.yaml.j2: rendered output is not a YAML mapping; fix "
+            "the template",
+        ),
+    ],
+    ids=["invalid-yaml", "not-a-mapping"],
+)
+def test_a_template_that_renders_broken_yaml_is_named(
+    root: Path, template: str, text: str, message: str
+) -> None:
+    """An edited template that renders broken YAML fails the render, naming the template and
+    the line of its output, before anything is written."""
+    (root / "templates" / template).write_text(text)
+    with pytest.raises(TemplateError) as info:
+        plan_render(load_platform(root))
+    assert str(info.value) == message
