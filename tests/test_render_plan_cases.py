@@ -294,7 +294,7 @@ def _replace(root: Path, rel: str, old: str, new: str) -> None:
         (
             "dependency-values.yaml.j2",
             "# {{ dependency.name }}\nkey: [unclosed\n",
-            "templates/dependency-values.yaml.j2: rendered invalid YAML (output line 2): did "
+            "templates/dependency-values.yaml.j2: rendered invalid YAML (output line 3): did "
             "not find expected ',' or ']'; fix the template's indentation or quoting",
         ),
         (
