@@ -315,3 +315,36 @@ def test_a_template_that_renders_broken_yaml_is_named(
     with pytest.raises(TemplateError) as info:
         plan_render(load_platform(root))
     assert str(info.value) == message
+
+
+def test_each_component_lands_under_its_chart_key(root: Path) -> None:
+    """The chart's keys for the catalog's names: `-service` dropped, the rest camelCase, and
+    `chartKey` where the chart differs (account-service)."""
+    plan = plan_render(load_platform(root))
+    values = yaml.safe_load(plan.files["clusters/dev-eu1/values/dev/aether-platform.yaml"])
+    backends = {
+        key: spec["nameOverride"]
+        for key, spec in values["backendServices"].items()
+        if spec["enabled"]
+    }
+    assert backends == {
+        "risk": "risk-service",
+        "policy": "policy-service",
+        "oms": "oms-service",
+        "secrets": "secrets-service",
+        "reports": "reports-service",
+        "accountService": "account-service",
+        "auth": "auth-service",
+        "behavior": "behavior-service",
+        "compliance": "compliance-service",
+        "capitalAllocator": "capital-allocator",
+        "config": "config-service",
+        "strategyOrchestrator": "strategy-orchestrator",
+        "releaseManifest": "release-manifest",
+        "pricing": "pricing-service",
+        "marketdata": "marketdata-service",
+    }
+    assert sorted(values["dataPipelines"]["deployments"]) == [
+        "krakenWsIngest",
+        "marketdataIngestor",
+    ]
