@@ -258,7 +258,11 @@ def main() -> int:
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(kube.client_side_apply, objects))
-        print(f"created {len(objects)} objects in {time.perf_counter() - started:.1f} s")
+        print(
+            f"created {len(objects)} objects in {time.perf_counter() - started:.1f} s, "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         manifests = work / "manifests"
         manifests.mkdir()
         for n in range(NAMESPACES):
@@ -306,8 +310,13 @@ def main() -> int:
             """Warm-up runs (discarded), then the timed runs: the same for every tool."""
             load_before = os.getloadavg()[0]
             for _ in range(warmup):
-                tools[name](expect)
-            results = [tools[name](expect) for _ in range(timed)]
+                warm = tools[name](expect)
+                # printed as it finishes: a long run that is stopped still leaves its figures
+                print(f"{name}: warm-up run {warm['wall']:.2f} s (discarded)", flush=True)
+            results = []
+            for _ in range(timed):
+                results.append(tools[name](expect))
+                print(f"{name}: timed run {results[-1]['wall']:.2f} s", flush=True)
             walls = [r["wall"] for r in results]
             summary = dict(results[-1])
             summary.update(
