@@ -283,6 +283,23 @@ BAD_FILES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
         "environments/dev.yaml:18: services.risk-service.hpa.max: required key 'max' is "
         "missing; add it to services.risk-service.hpa",
     ),
+    "typo-explains-the-missing-key": (
+        DEV,
+        [(RISK, RISK.replace("{min: 1, max: 2}", "{min: 1, maxx: 2}"))],
+        "environments/dev.yaml:18: services.risk-service.hpa.maxx: unknown key 'maxx' in "
+        "services.risk-service.hpa; did you mean 'max'? (and 1 more problem)",
+    ),
+    "bad-quantity": (
+        CATALOG,
+        [
+            (
+                "requests: {cpu: 250m, memory: 512Mi}, limits",
+                "requests: {cpu: 250mm, memory: 512Mi}, limits",
+            )
+        ],
+        "environments/platform.yaml:146: services.risk-service.resources: requests.cpu: "
+        "'250mm' is not a Kubernetes quantity (e.g. 250m, 1, 512Mi)",
+    ),
     "pin-without-a-tag": (
         DEV,
         [(RISK, RISK.replace('tag: "2.15.0-rc.1", ', ""))],
