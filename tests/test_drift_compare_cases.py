@@ -265,6 +265,23 @@ def test_an_application_spec_is_exact_at_any_depth() -> None:
     assert _paths(app, labelled) == []
 
 
+def test_a_multi_source_application_is_exact_in_each_source() -> None:
+    # what render writes: the chart, and this repository as `$values`
+    chart = {"repoURL": "c", "chart": "kafka", "helm": {"valueFiles": ["$values/v.yaml"]}}
+    values = {"repoURL": "g", "targetRevision": "main", "ref": "values"}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "a", "namespace": "argocd"},
+        "spec": {"project": "p", "sources": [chart, values]},
+    }
+    assert _paths(app, app) == []
+    # a Helm parameter set in the UI on the chart's source is an override
+    overridden = {**chart, "helm": {**chart["helm"], "parameters": [{"name": "replicas"}]}}
+    live = {**app, "spec": {"project": "p", "sources": [overridden, values]}}
+    assert _paths(app, live) == [("extra", "spec/sources/0/helm/parameters")]
+
+
 def test_the_api_version_read_is_not_drift() -> None:
     hpa = {"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "1"}}
     assert _paths({**hpa, "apiVersion": "v1"}, {**hpa, "apiVersion": "v1beta1"}) == []
