@@ -54,20 +54,29 @@ def main() -> int:
         return 2
     print("| module | mutants | killed | survived | not covered | score |")
     print("|---|---:|---:|---:|---:|---:|")
-    below = []
+    below, unmeasured = [], []
     for module, c in table.items():
+        if not c["mutants"]:
+            continue  # nothing to mutate (a package's __init__)
         judged = c["mutants"] - c["not run"]
-        score = 100.0 * c["killed"] / judged if judged else 0.0
+        if not judged:
+            unmeasured.append(module)
+            print(f"| `{module}` | {c['mutants']} | – | – | – | not run |")
+            continue
+        score = 100.0 * c["killed"] / judged
         if score < args.min:
             below.append(module)
-        pending = f" ({c['not run']} not run)" if c["not run"] else ""
+        # a sampled or interrupted run: the score is over the mutants that were run
+        pending = f" ({judged} run)" if c["not run"] else ""
         print(
             f"| `{module}` | {c['mutants']} | {c['killed']} | {c['survived']} | "
             f"{c['not covered']} | {score:.0f}%{pending} |"
         )
     if below:
         print(f"\nbelow {args.min:.0f}%: {', '.join(below)}", file=sys.stderr)
-    return 1 if below else 0
+    if unmeasured:
+        print(f"\nnot run: {', '.join(unmeasured)}", file=sys.stderr)
+    return 1 if below or unmeasured else 0
 
 
 if __name__ == "__main__":

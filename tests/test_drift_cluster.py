@@ -262,6 +262,23 @@ INJECTIONS: dict[str, Injection] = {
         "modified",
         "/spec/ports/0/port",
     ),
+    # The manifest omits `protocol` (the server defaults it to TCP): UDP live is drift.
+    "service-port-protocol": (
+        "Service",
+        "web",
+        lambda a, o: a.kube.json_patch(o, _json_op("replace", "/spec/ports/0/protocol", "UDP")),
+        "modified",
+        "/spec/ports/0/protocol",
+    ),
+    "container-port-protocol": (
+        "Deployment",
+        "web",
+        lambda a, o: a.kube.json_patch(
+            o, _json_op("replace", f"{CONTAINER}/ports/0/protocol", "UDP")
+        ),
+        "modified",
+        f"{CONTAINER}/ports/0/protocol",
+    ),
 }
 
 

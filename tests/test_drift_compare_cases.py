@@ -62,6 +62,23 @@ def test_port_without_protocol_means_tcp() -> None:
     ]
 
 
+def test_omitted_protocol_is_tcp_so_udp_live_is_drift() -> None:
+    # the manifest never says TCP, but that is what the server stores for it: UDP live differs
+    assert _diffs(_service([{"port": 53}]), _service([{"port": 53, "protocol": "UDP"}])) == [
+        ("modified", "spec/ports/0/protocol", "TCP", "UDP")
+    ]
+    # a changed port number as well: both are reported on the one element
+    assert _paths(_service([{"port": 53}]), _service([{"port": 54, "protocol": "UDP"}])) == [
+        ("modified", "spec/ports/0/port"),
+        ("modified", "spec/ports/0/protocol"),
+    ]
+    desired = _container(ports=[{"containerPort": 8080, "name": "http"}])
+    live = _container(ports=[{"containerPort": 8080, "name": "http", "protocol": "SCTP"}])
+    assert _diffs(desired, live) == [
+        ("modified", "spec/template/spec/containers/0/ports/0/protocol", "TCP", "SCTP")
+    ]
+
+
 def test_container_ports_match_by_container_port() -> None:
     ports = [{"containerPort": 8080, "name": "http"}, {"containerPort": 9090, "name": "metrics"}]
     desired = _container(ports=ports)
@@ -246,6 +263,23 @@ def test_an_application_spec_is_exact_at_any_depth() -> None:
     # outside spec, live-only keys are fine
     labelled = {**app, "metadata": {**app["metadata"], "labels": {"x": "y"}}}
     assert _paths(app, labelled) == []
+
+
+def test_a_multi_source_application_is_exact_in_each_source() -> None:
+    # what render writes: the chart, and this repository as `$values`
+    chart = {"repoURL": "c", "chart": "kafka", "helm": {"valueFiles": ["$values/v.yaml"]}}
+    values = {"repoURL": "g", "targetRevision": "main", "ref": "values"}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "a", "namespace": "argocd"},
+        "spec": {"project": "p", "sources": [chart, values]},
+    }
+    assert _paths(app, app) == []
+    # a Helm parameter set in the UI on the chart's source is an override
+    overridden = {**chart, "helm": {**chart["helm"], "parameters": [{"name": "replicas"}]}}
+    live = {**app, "spec": {"project": "p", "sources": [overridden, values]}}
+    assert _paths(app, live) == [("extra", "spec/sources/0/helm/parameters")]
 
 
 def test_the_api_version_read_is_not_drift() -> None:

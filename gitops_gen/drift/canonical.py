@@ -59,6 +59,9 @@ SET_LISTS = frozenset({("metadata", "finalizers")})
 # that publishes no OpenAPI v3 schema (the schema says which fields are quantities).
 QUANTITY_PARENTS = frozenset({"requests", "limits", "hard", "capacity", "overhead"})
 QUANTITY_LEAVES = frozenset({"sizeLimit", "averageValue"})
+# Key fields of keyed lists that a manifest may omit, and the value the server stores then
+# (ServicePort and ContainerPort `protocol`, `+default="TCP"` in k8s.io/api).
+KEY_DEFAULTS: dict[str, str] = {"protocol": "TCP"}
 
 
 def is_core_group(group: str) -> bool:
@@ -179,7 +182,7 @@ def element_key(element: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, ..
         node: Any = element
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        if node is None and key == "protocol":
-            node = "TCP"  # the server's default, so a manifest without it still matches
+        if node is None and key in KEY_DEFAULTS:
+            node = KEY_DEFAULTS[key]  # the server's default, so a manifest without it matches
         values.append(str(node))
     return tuple(values)

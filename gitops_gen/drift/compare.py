@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_gen.drift.canonical import (
+    KEY_DEFAULTS,
     SET_LISTS,
     Tokens,
     element_key,
@@ -174,10 +175,26 @@ class _Walker:
             if index in spare:
                 spare.remove(index)
                 self.walk(element, live[index], (*tokens, index), exact)
+                self.defaulted_keys(element, live[index], keys, (*tokens, index))
             else:
                 self.emit(FindingType.MISSING, (*tokens, index), element, None)
         for index in spare:
             self.emit(FindingType.EXTRA, (*tokens, index), None, live[index])
+
+    def defaulted_keys(
+        self, desired: dict[str, Any], live: Any, keys: tuple[str, ...], tokens: Tokens
+    ) -> None:
+        """A key field the manifest omits means the server's default: a port written without
+        ``protocol`` is TCP, so UDP live is drift even though the manifest never says TCP."""
+        if not isinstance(live, dict):
+            return
+        for key in keys:
+            default = KEY_DEFAULTS.get(key)
+            if default is None or desired.get(key) is not None:
+                continue
+            value = live.get(key)
+            if value is not None and value != default:
+                self.emit(FindingType.MODIFIED, (*tokens, key), default, value)
 
     def exact_subtree(self, tokens: Tokens) -> bool:
         # An Application's spec has no server defaults and no other author than Git; anything
