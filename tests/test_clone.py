@@ -5,6 +5,7 @@ renders it (references to the Secret, never its values)."""
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,8 +176,13 @@ def test_ssh_clones_with_the_key_and_checks_the_host_key_strictly(tmp_path: Path
         for result in (missing, unknown, cloned, refused):
             assert key_material not in result.output and "PRIVATE KEY" not in result.output
 
-    unreachable = run_cli("clone", url, str(tmp_path / "e"), *creds, expect=2)
-    assert f"clone of {url}: cannot reach the server" in _one_line(unreachable)
+    # A port bound but never listening refuses every connection, and no other server (nor the
+    # client's own ephemeral port, a TCP self-connect) can take it while it is held.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"ssh://git@127.0.0.1:{closed.getsockname()[1]}/aether.git"
+        unreachable = run_cli("clone", nowhere, str(tmp_path / "e"), *creds, expect=2)
+    assert f"clone of {nowhere}: cannot reach the server" in _one_line(unreachable)
     wrong_type = run_cli("clone", "https://git.example.com/a.git", "d", *creds, expect=2)
     assert "type ssh needs an ssh://" in _one_line(wrong_type)
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,6 @@ import pytest
 from tests.drift_support import Kube, write_manifests
 from tests.helpers import copy_aether, run_cli
 from tests.metrics_support import PREFIX, assert_series_match_report, from_openmetrics, series
-from tests.testenv.process import free_port
 from tests.testenv.pushgateway import Pushgateway
 
 pytestmark = pytest.mark.cluster
@@ -162,10 +162,12 @@ def test_a_push_that_fails_does_not_hide_the_audit_result(
     manifests, _ = _drifted(kubeconfig, namespace, tmp_path)
     expected = _drift(repo, kubeconfig, manifests, namespace, "-o", "json", expect=1)
 
-    closed = f"http://127.0.0.1:{free_port()}"
-    refused = _drift(
-        repo, kubeconfig, manifests, namespace, "-o", "json", "--pushgateway", closed, expect=1
-    )
+    with socket.socket() as held:  # bound, never listening: refused, and nobody else's
+        held.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{held.getsockname()[1]}"
+        refused = _drift(
+            repo, kubeconfig, manifests, namespace, "-o", "json", "--pushgateway", closed, expect=1
+        )
     assert json.loads(refused.stdout)["findings"] == json.loads(expected.stdout)["findings"]
     assert _errors(refused.stderr) == [
         f"error: metrics not pushed to {closed}: [Errno 111] Connection refused"

@@ -79,11 +79,12 @@ def silent_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def refused_server() -> str:
+def refused_server() -> Iterator[str]:
+    # Bound but never listening: every connection is refused, and while the port is held no
+    # other server can take it.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"https://127.0.0.1:{port}"
+        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def _json_part(stdout: str) -> dict[str, Any]:
