@@ -46,8 +46,13 @@ helm-bin: venv
 pushgateway-bin: venv
 	$(BIN)/python -c 'from tests.testenv.pushgateway import ensure_binary; print(ensure_binary())'
 
+# The suite runs on every core, up to 4 (pytest-xdist): each worker starts its own test cluster
+# when a test first needs one, and a whole file stays on one worker, in order, so module-scoped
+# worlds (the Argo CD end-to-end one) are built once. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
+
 unit: venv k8s-bins argocd-bins helm-bin pushgateway-bin
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # A real API server in the foreground for manual use: prints `export KUBECONFIG=…`, Ctrl-C stops it.
 # `make cluster ARGOCD=1` also starts Argo CD against it.

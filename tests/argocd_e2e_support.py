@@ -91,8 +91,45 @@ class World:
         if live is None:
             self.cluster.create(APPS, root)
             return
-        live["spec"] = root["spec"]
-        self.cluster.request("PUT", f"{APPS}/{root['metadata']['name']}", live)
+        # The controller writes the root's status all the time: a PUT on a stale
+        # resourceVersion is refused with 409, so read it again and retry, as kubectl does.
+        for _attempt in range(10):
+            live["spec"] = root["spec"]
+            try:
+                self.cluster.request("PUT", f"{APPS}/{root['metadata']['name']}", live)
+                return
+            except HTTPStatusError as error:
+                if error.status != 409:
+                    raise
+            time.sleep(0.5)
+            live = self.argo.application(root["metadata"]["name"]) or live
+        raise AssertionError(f"{root['metadata']['name']}: every PUT conflicted")
+
+    def sync_to(self, name: str, revision: str) -> None:
+        """Sync `name` by hand until a sync of `revision` has succeeded.
+
+        A sync asked for while the controller runs another operation (an auto-sync that began
+        before the root's new policy was applied) is lost: the controller clears `operation`
+        when the running one completes. So ask again whenever none is running.
+        """
+
+        def synced_to_revision() -> bool:
+            app = self.argo.application(name) or {}
+            state = (app.get("status") or {}).get("operationState") or {}
+            result = state.get("syncResult") or {}
+            if state.get("phase") == "Succeeded" and revision in (
+                result.get("revision"),
+                *(result.get("revisions") or []),
+            ):
+                return True
+            if app.get("operation") is None and state.get("phase") not in (
+                "Running",
+                "Terminating",
+            ):
+                self.argo.sync(name)
+            return False
+
+        self.wait(f"{name} synced by hand to {revision[:12]}", synced_to_revision)
 
     def refresh_all(self, *, hard: bool = False) -> None:
         for app in self.argo.applications():

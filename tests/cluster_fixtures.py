@@ -1,7 +1,8 @@
 """Pytest fixtures for the real test cluster (tests/testenv/), loaded as a plugin.
 
-* ``kube_cluster`` (session): one etcd + kube-apiserver + kube-controller-manager per session,
-  started lazily by the first test that asks for it, stopped at the end of the session.
+* ``kube_cluster`` (session): one etcd + kube-apiserver + kube-controller-manager per session
+  (under pytest-xdist, per worker: `make test` runs one worker per core), started lazily by the
+  first test that asks for it, stopped at the end of the session.
 * ``kubeconfig`` (session): path of the admin kubeconfig (context ``readonly`` is the read-only
   user).
 * ``kube_api`` (session): a ``kubernetes.client.ApiClient`` logged in as admin.

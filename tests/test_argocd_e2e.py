@@ -177,7 +177,7 @@ def test_injected_drift_is_reported_once_and_argo_cd_agrees(e2e: World) -> None:
         "the root to compare the pushed commit",
         lambda: (e2e.status("dev-eu1-root").get("sync") or {}).get("revision") == pushed,
     )
-    e2e.argo.sync("dev-eu1-root")
+    e2e.sync_to("dev-eu1-root", pushed)
 
     def manual() -> bool:
         # Every one of them: the root applies them wave by wave, and an Application still
