@@ -18,12 +18,12 @@ from pathlib import Path
 
 import git
 
+from gitops_gen import redact
 from gitops_gen.errors import ExternalToolError, InputError, RepoError
 
 # ASCII unit/record separators: they never occur in commit messages we write or parse.
 _FIELD = "\x1f"
 _RECORD = "\x1e"
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 class PushRejected(ExternalToolError):
@@ -67,7 +67,7 @@ def _one_line(stderr: str) -> str:
     line = (preferred or lines or ["no message"])[0]
     for prefix in ("fatal: ", "error: "):
         line = line.removeprefix(prefix)
-    line = _CREDENTIALS.sub(r"\g<scheme>", line)
+    line = redact.url_credentials(line, "")
     return line if len(line) <= 200 else line[:197] + "..."
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gitops_gen import redact
+
 USER_AGENT = "gitops-gen"
 _REASON_WIDTH = 160
 
@@ -72,7 +74,7 @@ def request_json(
         cause = getattr(exc, "reason", exc)
         if isinstance(cause, TimeoutError):
             raise HttpFailure(None, f"no answer within {timeout:g} s", origin(url)) from None
-        raise HttpFailure(None, _redact(_short(cause), hidden), origin(url)) from None
+        raise HttpFailure(None, redact.values(_short(cause), hidden), origin(url)) from None
     try:
         return json.loads(text) if text.strip() else {}
     except json.JSONDecodeError:
@@ -82,12 +84,6 @@ def request_json(
 def _short(cause: object) -> str:
     text = str(getattr(cause, "strerror", None) or cause)
     return " ".join(text.split()) or type(cause).__name__
-
-
-def _redact(text: str, hidden: list[str]) -> str:
-    for secret in hidden:
-        text = text.replace(secret, "***")
-    return text
 
 
 def _reason(exc: urllib.error.HTTPError, hidden: list[str]) -> str:
@@ -108,5 +104,5 @@ def _reason(exc: urllib.error.HTTPError, hidden: list[str]) -> str:
         message = body  # "invalid_token", "no_service": Slack's answers are plain text
     else:
         message = ""
-    text = _redact(" ".join(str(message).split()), hidden)
+    text = redact.values(" ".join(str(message).split()), hidden)
     return text if len(text) <= _REASON_WIDTH else text[: _REASON_WIDTH - 3] + "..."

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import git
 
+from gitops_gen import redact
 from gitops_gen.errors import ExternalToolError, InputError
 
 AuthType = Literal["https", "ssh"]
@@ -255,12 +256,6 @@ def _line(stderr: str, markers: tuple[str, ...]) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
-def _redact(message: str, secrets: list[str]) -> str:
-    for value in secrets:
-        message = message.replace(value, "***")
-    return message
-
-
 def clone(url: str, dest: Path, revision: str, credentials: Credentials | None = None) -> str:
     """Shallow-clone `revision` (a branch or tag) of `url` into `dest`; the commit checked out."""
     check_url(url, credentials)
@@ -281,6 +276,6 @@ def clone(url: str, dest: Path, revision: str, credentials: Credentials | None =
             if not stderr.strip() and exc.status in (-9, -15):  # killed at CLONE_TIMEOUT
                 stderr = f"timed out after {CLONE_TIMEOUT}s"
             raise CloneFailed(
-                _redact(explain(url, revision, stderr, credentials), secrets)
+                redact.values(explain(url, revision, stderr, credentials), secrets)
             ) from None
     return str(git.Repo(dest).head.commit.hexsha)

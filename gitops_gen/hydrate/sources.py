@@ -36,11 +36,11 @@ import yaml
 from gitops_gen.cache import charts_cache
 from gitops_gen.errors import ExternalToolError
 from gitops_gen.hydrate.helm import Helm
+from gitops_gen.redact import url_credentials
 
 HTTP_TIMEOUT = 20
 GIT_TIMEOUT = 120
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 class SourceError(ExternalToolError):
@@ -57,7 +57,7 @@ def normalise_url(url: str) -> str:
 
 def redact(text: str) -> str:
     """``https://user:token@host`` → ``https://***@host``: credentials never reach a message."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+    return url_credentials(text)
 
 
 def repo_cache_dir(url: str, cache: Path | None = None) -> Path:

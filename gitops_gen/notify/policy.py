@@ -4,20 +4,9 @@ nothing new)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from gitops_gen.drift.history import Notified
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``24h``, ``1h30m``, ``2d``, ``90s`` (the environment file's duration form)."""
-    parts = re.findall(r"(\d+)([smhd])", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration like 24h, 1h30m or 2d")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
 
 
 class Event:

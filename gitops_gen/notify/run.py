@@ -11,15 +11,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from gitops_gen.drift.findings import AuditResult
 from gitops_gen.drift.history import Changes, State
+from gitops_gen.durations import parse_duration
 from gitops_gen.jsonhttp import HttpFailure
 from gitops_gen.model.schema import Notify
 from gitops_gen.notify import issue, slack, webhook
 from gitops_gen.notify.delivery import Delivery, Status
 from gitops_gen.notify.message import notice
-from gitops_gen.notify.policy import due, parse_duration
+from gitops_gen.notify.policy import due
 from gitops_gen.notify.variables import variable
 
 DEFAULT_TIMEOUT = 10.0
@@ -45,7 +47,8 @@ def deliver(
 ) -> tuple[tuple[Delivery, ...], State]:
     """Every target's delivery, and the state with the delivered ones recorded."""
     env = os.environ if environ is None else environ
-    remind = parse_duration(config.remind_every)
+    # The schema admits only durations (schema.DURATION), so this always parses.
+    remind = timedelta(seconds=parse_duration(config.remind_every) or 0)
     open_now = frozenset(state.open)
     known = run.previous.open if run.previous is not None else {}
     ordered = sorted(config.targets, key=lambda t: t.type not in ("github", "gitlab"))

@@ -15,6 +15,7 @@ from typing import Any
 
 from gitops_gen.errors import ExternalToolError, InputError
 from gitops_gen.jsonhttp import HttpFailure, request_json
+from gitops_gen.redact import url_credentials
 
 FORGES = ("github", "gitlab")
 _TOKENS = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN"}
@@ -65,7 +66,7 @@ def project_path(remote_url: str) -> str:
 
 
 def _redact(url: str) -> str:
-    return re.sub(r"//[^/@]+@", "//", url)
+    return url_credentials(url, "")
 
 
 def auth_headers(forge: str, token: str) -> dict[str, str]:
