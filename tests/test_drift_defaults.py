@@ -55,7 +55,11 @@ SCHEMAS: dict[str, Any] = {
     "io.k8s.api.core.v1.PodSpec": {
         "properties": {
             "automountServiceAccountToken": {"type": "boolean"},
-            "hostNetwork": {"type": "boolean", "default": False},
+            "hostNetwork": {
+                "type": "boolean",
+                "default": False,
+                "description": "Host networking requested for this pod. Default to false.",
+            },
             "containers": {
                 "type": "array",
                 "items": _ref("io.k8s.api.core.v1.Container", default={}),
@@ -480,7 +484,7 @@ def test_field_info_says_what_an_omitted_field_means() -> None:
     assert omitted(*container, "securityContext", "procMount") == "none"
 
 
-def test_an_omitted_field_in_a_list_element_is_its_default() -> None:
+def test_an_omitted_field_in_a_list_element_or_pod_template_is_its_default() -> None:
     desired = _deployment(
         {"volumes": [{"name": "config", "configMap": {"name": "settings"}}]},
         {"image": "web:1.0.0", "ports": [{"containerPort": 8080}], "securityContext": {}},
@@ -493,12 +497,14 @@ def test_an_omitted_field_in_a_list_element_is_its_default() -> None:
     container["ports"][0]["protocol"] = "TCP"
     container["securityContext"]["privileged"] = False
     pod["volumes"][0]["configMap"]["defaultMode"] = 420
-    live["spec"]["replicas"] = 5  # outside lists a live-only field is free (an autoscaler's)
+    # outside lists and pod templates a live-only field is free (an autoscaler's replicas)
+    live["spec"]["replicas"] = 5
     assert _diff(desired, live) == []
     container.update(terminationMessagePolicy="FallbackToLogsOnError", imagePullPolicy="Never")
     container["ports"][0]["protocol"] = "UDP"
     container["securityContext"]["privileged"] = True
     pod["volumes"][0]["configMap"]["defaultMode"] = 0o777
+    pod["hostNetwork"] = True
     prepared = prepare_desired(desired)
     schema = _deployment_schema()
     diffs = compare_object(ObjectRef.of(prepared), prepared, strip_object(live), lambda: schema)
@@ -514,5 +520,6 @@ def test_an_omitted_field_in_a_list_element_is_its_default() -> None:
             "File",
             "FallbackToLogsOnError",
         ),
+        ("modified", "spec/template/spec/hostNetwork", False, True),
         ("modified", "spec/template/spec/volumes/0/configMap/defaultMode", 420, 511),
     ]

@@ -262,6 +262,9 @@ CHANGES: list[tuple[str, str, str, Any, Any]] = [
     ),
     ("Deployment", "workload", f"{TEMPLATE}/containers/0/livenessProbe/periodSeconds", 300, 10),
     ("CronJob", "nightly", f"{JOB_TEMPLATE}/volumes/0/secret/defaultMode", 0o777, 0o644),
+    # a pod template's own fields are the repository's too
+    ("Deployment", "workload", f"{TEMPLATE}/hostPID", True, False),
+    ("CronJob", "nightly", f"{JOB_TEMPLATE}/dnsPolicy", "Default", "ClusterFirst"),
 ]
 
 

@@ -5,11 +5,12 @@ A desired field must be present live with an equal value; fields only live has a
 elements of keyed lists (containers, env, ports ...), the keys of ConfigMap/Secret data, and
 an Argo CD Application's spec (what "override in the UI" changes).
 
-Inside a list element, a field the manifest omits is not free for anyone to set: it means the
-value the server gives it (a port's ``protocol`` is TCP, a volume's ``defaultMode`` 0644, a
-container's ``privileged`` false), as the kind's schema says (see :mod:`schema`). A live value
-other than that is a modification of what the repository asks for. Outside lists, fields only
-live has stay free (a Deployment's ``replicas`` under an autoscaler, a Service's ``clusterIP``).
+Inside a list element or a pod template's spec, a field the manifest omits is not free for
+anyone to set: it means the value the server gives it (a port's ``protocol`` is TCP, a
+volume's ``defaultMode`` 0644, a container's ``privileged`` and a pod's ``hostPID`` false), as
+the kind's schema says (see :mod:`schema`). A live value other than that is a modification of
+what the repository asks for. Elsewhere, fields only live has stay free (a Deployment's
+``replicas`` under an autoscaler, a Service's ``clusterIP``).
 
 A desired ``false``/``0``/``""`` absent live is drift unless absence means that value to the
 server. Decided per field: a key of a map is data (drift); a schema default (see :mod:`schema`)
@@ -143,7 +144,7 @@ class _Walker:
             for key in sorted(set(live) - set(desired)):
                 if not is_empty(live[key]):
                     self.emit(FindingType.EXTRA, (*tokens, key), None, live[key])
-        elif any(isinstance(t, int) for t in tokens):
+        elif _repository_only(tokens):
             self.omitted_defaults(desired, live, tokens)
 
     def walk_list(self, desired: list[Any], live: Any, tokens: Tokens, exact: bool) -> None:
@@ -232,6 +233,18 @@ class _Walker:
             and self.ref.kind in ("ConfigMap", "Secret")
             and tokens in (("data",), ("binaryData",))
         )
+
+
+def _repository_only(tokens: Tokens) -> bool:
+    """Is an omitted field here the server's default rather than room for other writers?
+
+    Inside list elements (ports, volumes, containers, policy rules) and a pod template's spec
+    (``hostPID``, ``dnsPolicy``) only the manifest and the server's defaults write; a
+    workload's own fields (``replicas``) or a Service's (``clusterIP``) have other authors.
+    """
+    if any(isinstance(t, int) for t in tokens):
+        return True
+    return any(tokens[i : i + 2] == ("template", "spec") for i in range(len(tokens) - 1))
 
 
 def _in_ports(tokens: Tokens) -> bool:
