@@ -96,6 +96,29 @@ def test_ports_without_their_key_are_positional() -> None:
     ]
 
 
+def _network_policy(ports: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "dns", "namespace": "n"},
+        "spec": {"egress": [{"ports": ports}]},
+    }
+
+
+def test_network_policy_port_without_protocol_is_tcp_in_a_positional_list() -> None:
+    # a portless element (all UDP ports) makes the list positional: the omitted protocol of
+    # the other element still means TCP (no schema here: the built-in default of ports)
+    desired = _network_policy([{"port": 53}, {"protocol": "UDP"}])
+    clean = _network_policy([{"port": 53, "protocol": "TCP"}, {"protocol": "UDP"}])
+    assert _paths(desired, clean) == []
+    live = _network_policy([{"port": 53, "protocol": "SCTP"}, {"protocol": "UDP"}])
+    assert _diffs(desired, live) == [("modified", "spec/egress/0/ports/0/protocol", "TCP", "SCTP")]
+    # a field named protocol elsewhere has no such default
+    other = _network_policy([{"port": 53, "protocol": "TCP"}])
+    other["spec"]["egress"][0]["protocol"] = "UDP"
+    assert _paths(_network_policy([{"port": 53}]), other) == []
+
+
 def _statefulset(*claims: tuple[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
@@ -246,7 +269,7 @@ def test_secret_and_binary_keys_are_exact_but_not_elsewhere() -> None:
 
 
 def test_an_application_spec_is_exact_at_any_depth() -> None:
-    app = {
+    app: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {"name": "a", "namespace": "argocd"},
@@ -267,7 +290,11 @@ def test_an_application_spec_is_exact_at_any_depth() -> None:
 
 def test_a_multi_source_application_is_exact_in_each_source() -> None:
     # what render writes: the chart, and this repository as `$values`
-    chart = {"repoURL": "c", "chart": "kafka", "helm": {"valueFiles": ["$values/v.yaml"]}}
+    chart: dict[str, Any] = {
+        "repoURL": "c",
+        "chart": "kafka",
+        "helm": {"valueFiles": ["$values/v.yaml"]},
+    }
     values = {"repoURL": "g", "targetRevision": "main", "ref": "values"}
     app = {
         "apiVersion": "argoproj.io/v1alpha1",

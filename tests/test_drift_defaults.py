@@ -44,6 +44,7 @@ SCHEMAS: dict[str, Any] = {
     "io.k8s.api.apps.v1.DeploymentSpec": {
         "properties": {
             "paused": {"type": "boolean", "default": False},
+            "replicas": {"type": "integer", "description": "Defaults to 1."},
             "revisionHistoryLimit": {"type": "integer", "format": "int32"},
             "template": _ref("io.k8s.api.core.v1.PodTemplateSpec", default={}),
         }
@@ -54,11 +55,37 @@ SCHEMAS: dict[str, Any] = {
     "io.k8s.api.core.v1.PodSpec": {
         "properties": {
             "automountServiceAccountToken": {"type": "boolean"},
-            "hostNetwork": {"type": "boolean", "default": False},
+            "hostNetwork": {
+                "type": "boolean",
+                "default": False,
+                "description": "Host networking requested for this pod. Default to false.",
+            },
             "containers": {
                 "type": "array",
                 "items": _ref("io.k8s.api.core.v1.Container", default={}),
             },
+            "volumes": {"type": "array", "items": _ref("io.k8s.api.core.v1.Volume", default={})},
+        }
+    },
+    "io.k8s.api.core.v1.Volume": {
+        "properties": {
+            "name": {"type": "string", "default": ""},
+            "configMap": _ref("io.k8s.api.core.v1.ConfigMapVolumeSource"),
+        }
+    },
+    "io.k8s.api.core.v1.ConfigMapVolumeSource": {
+        "properties": {
+            "defaultMode": {
+                "type": "integer",
+                "description": "Must be an octal value. Defaults to 0644. Directories within...",
+            },
+            "name": {"type": "string", "default": ""},
+        }
+    },
+    "io.k8s.api.core.v1.ContainerPort": {
+        "properties": {
+            "containerPort": {"type": "integer", "default": 0},
+            "protocol": {"type": "string", "default": "TCP", "enum": ["SCTP", "TCP", "UDP"]},
         }
     },
     "io.k8s.api.core.v1.Container": {
@@ -67,10 +94,32 @@ SCHEMAS: dict[str, Any] = {
             "securityContext": _ref("io.k8s.api.core.v1.SecurityContext"),
             "resources": _ref("io.k8s.api.core.v1.ResourceRequirements", default={}),
             "workingDir": {"type": "string"},
+            "ports": {"type": "array", "items": _ref("io.k8s.api.core.v1.ContainerPort")},
+            "imagePullPolicy": {
+                "type": "string",
+                "enum": ["Always", "IfNotPresent", "Never"],
+                "description": "Defaults to Always if :latest tag is specified, or IfNotPresent "
+                "otherwise. Cannot be updated.",
+            },
+            "terminationMessagePolicy": {
+                "type": "string",
+                "enum": ["FallbackToLogsOnError", "File"],
+                "description": "Defaults to File. Cannot be updated.",
+            },
+            "stdinOnce": {
+                "type": "string",
+                "description": 'Defaults to "" for some, "x" for others.',
+            },
+            "tty": {"type": "boolean", "description": "Default is false."},
+            "workingDirDefault": {"type": "string", "description": 'Defaults to "/".'},
         }
     },
     "io.k8s.api.core.v1.SecurityContext": {
-        "properties": {"allowPrivilegeEscalation": {"type": "boolean"}}
+        "properties": {
+            "allowPrivilegeEscalation": {"type": "boolean"},
+            "privileged": {"type": "boolean", "description": "Default is false. Note that..."},
+            "procMount": {"type": "string", "description": "Defaults to Unmasked."},
+        }
     },
     "io.k8s.api.core.v1.ResourceRequirements": {
         "properties": {
@@ -206,7 +255,7 @@ def test_projected_dry_run_keeps_only_what_the_server_stores() -> None:
 
 
 def test_config_map_empty_value_key_is_data() -> None:
-    desired = {
+    desired: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "c", "namespace": "n"},
@@ -223,7 +272,7 @@ def test_config_map_empty_value_key_is_data() -> None:
 
 def test_schema_source_fetches_the_index_once_and_each_document_once() -> None:
     calls: list[str] = []
-    documents = {
+    documents: dict[str, dict[str, Any]] = {
         "/openapi/v3": {
             "paths": {
                 "apis/apps/v1": {"serverRelativeURL": "/openapi/v3/apis/apps/v1?hash=AB"},
@@ -408,4 +457,69 @@ def test_zero_storage_learnt_from_a_dry_run() -> None:
     )
     assert [("/".join(map(str, d.tokens)), d.type.value) for d in diffs] == [
         ("spec/template/spec/automountServiceAccountToken", "missing")
+    ]
+
+
+def test_field_info_says_what_an_omitted_field_means() -> None:
+    schema = _deployment_schema()
+    container = ("spec", "template", "spec", "containers", 0)
+
+    def omitted(*tokens: str | int) -> Any:
+        info = schema.field(tokens)
+        return info.omitted_default if info.has_omitted_default else "none"
+
+    assert omitted(*container, "ports", 0, "protocol") == "TCP"  # the schema's default
+    assert omitted(*container, "terminationMessagePolicy") == "File"  # stated, one of the enum
+    assert omitted(*container, "tty") is False
+    assert omitted(*container, "securityContext", "privileged") is False
+    assert omitted(*container, "workingDirDefault") == "/"  # quoted
+    assert omitted("spec", "template", "spec", "volumes", 0, "configMap", "defaultMode") == 0o644
+    assert omitted("spec", "replicas") == 1
+    # what none of them means: a Go zero value published as default, a conditional default,
+    # a default per case, a word that is not one of the field's values
+    assert omitted(*container, "name") == "none"
+    assert omitted(*container, "ports", 0, "containerPort") == "none"
+    assert omitted(*container, "imagePullPolicy") == "none"
+    assert omitted(*container, "stdinOnce") == "none"
+    assert omitted(*container, "securityContext", "procMount") == "none"
+
+
+def test_an_omitted_field_in_a_list_element_or_pod_template_is_its_default() -> None:
+    desired = _deployment(
+        {"volumes": [{"name": "config", "configMap": {"name": "settings"}}]},
+        {"image": "web:1.0.0", "ports": [{"containerPort": 8080}], "securityContext": {}},
+    )
+    live = copy.deepcopy(desired)
+    pod = live["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    # what the server fills in, and what it may hold without the manifest saying otherwise
+    container.update(terminationMessagePolicy="File", imagePullPolicy="IfNotPresent")
+    container["ports"][0]["protocol"] = "TCP"
+    container["securityContext"]["privileged"] = False
+    pod["volumes"][0]["configMap"]["defaultMode"] = 420
+    # outside lists and pod templates a live-only field is free (an autoscaler's replicas)
+    live["spec"]["replicas"] = 5
+    assert _diff(desired, live) == []
+    container.update(terminationMessagePolicy="FallbackToLogsOnError", imagePullPolicy="Never")
+    container["ports"][0]["protocol"] = "UDP"
+    container["securityContext"]["privileged"] = True
+    pod["volumes"][0]["configMap"]["defaultMode"] = 0o777
+    pod["hostNetwork"] = True
+    prepared = prepare_desired(desired)
+    schema = _deployment_schema()
+    diffs = compare_object(ObjectRef.of(prepared), prepared, strip_object(live), lambda: schema)
+    # the default is what the repository asks for; a conditional default is not judged
+    assert sorted(
+        (d.type.value, "/".join(map(str, d.tokens)), d.desired, d.live) for d in diffs
+    ) == [
+        ("modified", "spec/template/spec/containers/0/ports/0/protocol", "TCP", "UDP"),
+        ("modified", "spec/template/spec/containers/0/securityContext/privileged", False, True),
+        (
+            "modified",
+            "spec/template/spec/containers/0/terminationMessagePolicy",
+            "File",
+            "FallbackToLogsOnError",
+        ),
+        ("modified", "spec/template/spec/hostNetwork", False, True),
+        ("modified", "spec/template/spec/volumes/0/configMap/defaultMode", 420, 511),
     ]

@@ -60,7 +60,9 @@ SET_LISTS = frozenset({("metadata", "finalizers")})
 QUANTITY_PARENTS = frozenset({"requests", "limits", "hard", "capacity", "overhead"})
 QUANTITY_LEAVES = frozenset({"sizeLimit", "averageValue"})
 # Key fields of keyed lists that a manifest may omit, and the value the server stores then
-# (ServicePort and ContainerPort `protocol`, `+default="TCP"` in k8s.io/api).
+# (ServicePort and ContainerPort `protocol`, `+default="TCP"` in k8s.io/api). Elements are
+# matched with it; comparing an omitted field goes by the server's schema (compare.py), and by
+# this only when the server publishes none.
 KEY_DEFAULTS: dict[str, str] = {"protocol": "TCP"}
 
 

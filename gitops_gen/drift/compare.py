@@ -5,6 +5,13 @@ A desired field must be present live with an equal value; fields only live has a
 elements of keyed lists (containers, env, ports ...), the keys of ConfigMap/Secret data, and
 an Argo CD Application's spec (what "override in the UI" changes).
 
+Inside a list element or a pod template's spec, a field the manifest omits is not free for
+anyone to set: it means the value the server gives it (a port's ``protocol`` is TCP, a
+volume's ``defaultMode`` 0644, a container's ``privileged`` and a pod's ``hostPID`` false), as
+the kind's schema says (see :mod:`schema`). A live value other than that is a modification of
+what the repository asks for. Elsewhere, fields only live has stay free (a Deployment's
+``replicas`` under an autoscaler, a Service's ``clusterIP``).
+
 A desired ``false``/``0``/``""`` absent live is drift unless absence means that value to the
 server. Decided per field: a key of a map is data (drift); a schema default (see :mod:`schema`)
 decides when the schema has one; otherwise ``zero_stored`` says whether the server stores that
@@ -137,6 +144,8 @@ class _Walker:
             for key in sorted(set(live) - set(desired)):
                 if not is_empty(live[key]):
                     self.emit(FindingType.EXTRA, (*tokens, key), None, live[key])
+        elif _repository_only(tokens):
+            self.omitted_defaults(desired, live, tokens)
 
     def walk_list(self, desired: list[Any], live: Any, tokens: Tokens, exact: bool) -> None:
         if not isinstance(live, list):
@@ -175,26 +184,38 @@ class _Walker:
             if index in spare:
                 spare.remove(index)
                 self.walk(element, live[index], (*tokens, index), exact)
-                self.defaulted_keys(element, live[index], keys, (*tokens, index))
             else:
                 self.emit(FindingType.MISSING, (*tokens, index), element, None)
         for index in spare:
             self.emit(FindingType.EXTRA, (*tokens, index), None, live[index])
 
-    def defaulted_keys(
-        self, desired: dict[str, Any], live: Any, keys: tuple[str, ...], tokens: Tokens
+    def omitted_defaults(
+        self, desired: dict[str, Any], live: dict[str, Any], tokens: Tokens
     ) -> None:
-        """A key field the manifest omits means the server's default: a port written without
-        ``protocol`` is TCP, so UDP live is drift even though the manifest never says TCP."""
-        if not isinstance(live, dict):
-            return
-        for key in keys:
-            default = KEY_DEFAULTS.get(key)
-            if default is None or desired.get(key) is not None:
+        """Fields of a list element the manifest omits, live other than the server's default:
+        a port written without ``protocol`` is TCP, so UDP live is drift although the manifest
+        never says TCP; likewise a volume's ``defaultMode`` 0777, a container's
+        ``privileged: true``."""
+        for key in sorted(set(live) - set(desired)):
+            value = live[key]
+            if isinstance(value, dict | list) or value is None:
                 continue
-            value = live.get(key)
-            if value is not None and value != default:
-                self.emit(FindingType.MODIFIED, (*tokens, key), default, value)
+            child = (*tokens, key)
+            known, default = self.omitted_default(child)
+            if known and not scalars_equal(
+                default, value, child, quantity=self.is_quantity, kind=self.ref.kind
+            ):
+                self.emit(FindingType.MODIFIED, child, default, value)
+
+    def omitted_default(self, tokens: Tokens) -> tuple[bool, Any]:
+        info = self.field_info(tokens)
+        if info.known:
+            return info.has_omitted_default, info.omitted_default
+        # without a schema, the key fields' defaults of the core lists (k8s.io/api `+default`)
+        key = tokens[-1]
+        if self.core and isinstance(key, str) and key in KEY_DEFAULTS and _in_ports(tokens):
+            return True, KEY_DEFAULTS[key]
+        return False, None
 
     def exact_subtree(self, tokens: Tokens) -> bool:
         # An Application's spec has no server defaults and no other author than Git; anything
@@ -212,6 +233,22 @@ class _Walker:
             and self.ref.kind in ("ConfigMap", "Secret")
             and tokens in (("data",), ("binaryData",))
         )
+
+
+def _repository_only(tokens: Tokens) -> bool:
+    """Is an omitted field here the server's default rather than room for other writers?
+
+    Inside list elements (ports, volumes, containers, policy rules) and a pod template's spec
+    (``hostPID``, ``dnsPolicy``) only the manifest and the server's defaults write; a
+    workload's own fields (``replicas``) or a Service's (``clusterIP``) have other authors.
+    """
+    if any(isinstance(t, int) for t in tokens):
+        return True
+    return any(tokens[i : i + 2] == ("template", "spec") for i in range(len(tokens) - 1))
+
+
+def _in_ports(tokens: Tokens) -> bool:
+    return len(tokens) >= 3 and tokens[-3] == "ports" and isinstance(tokens[-2], int)
 
 
 def _same(default: Any, desired: Any) -> bool:

@@ -1,7 +1,7 @@
 """What the API server's OpenAPI v3 schema says about a field: its default, whether it is a
 quantity, whether it is a key of a map.
 
-Two comparison rules depend on it (see :mod:`compare`):
+Three comparison rules depend on it (see :mod:`compare`):
 
 * A field the manifest sets to ``false``/``0``/``""`` and the live object lacks is drift unless
   the schema's ``default`` for that field equals the manifest's value. Go's non-pointer fields
@@ -9,6 +9,11 @@ Two comparison rules depend on it (see :mod:`compare`):
   because the server cannot store them any other way; pointer fields
   (``allowPrivilegeEscalation``, ``automountServiceAccountToken``) have none, because for them
   "unset" is a third state, usually the less safe one.
+* A field the manifest omits inside a list element (a port's ``protocol``, a volume's
+  ``defaultMode``, a probe's ``periodSeconds``) means the value the server gives it: the
+  schema's ``default`` when it is not just Go's zero value, else the default the description
+  states as a whole sentence ("If not specified, this field defaults to TCP.", "Defaults to
+  0644."), checked against the field's type and enum. A live value other than that is drift.
 * A field is compared as a resource quantity (``0.5`` = ``500m``) when its schema is the
   ``resource.Quantity`` type, or a CRD's int-or-string with the quantity pattern.
 
@@ -32,6 +37,13 @@ _REF_PREFIX = "#/components/schemas/"
 # "Default to false.", "Defaults to 0 (...)", "Default is false." in a field's description: what
 # the API documents absence to mean, for when the server cannot be asked (see compare).
 _STATED_DEFAULT = re.compile(r'\bDefaults? (?:to|is) (false\b|true\b|-?\d+\b|"")')
+# The same, stricter, for what an omitted field means: the value must end its sentence
+# ("Defaults to File. Cannot be updated.", "Default to 10 seconds.", "(which defaults to None)."),
+# so a conditional one ("Defaults to Always if :latest tag is specified", 'Defaults to "" for
+# ServiceAccount subjects') is never taken for a constant.
+_OMITTED_DEFAULT = re.compile(
+    r'(?i)\bdefaults? (?:to|is) ("[^"]*"|[\w/.+-]+?)(?: seconds?)?\)?\.(?:\s|$)'
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class FieldInfo:
     quantity: bool = False
     # the default the description states ("Default to false."), when it states one
     stated_default: Any = None
+    # what the server takes the field to be when a manifest omits it (see the module's doc)
+    has_omitted_default: bool = False
+    omitted_default: Any = None
 
 
 UNKNOWN = FieldInfo()
@@ -111,6 +126,7 @@ class KindSchema:
         target, name = self._deref(node)
         if not has_default and "default" in target:
             has_default, default = True, target["default"]
+        omitted = _omitted_default(node, default if has_default else None)
         return FieldInfo(
             known=True,
             map_entry=map_entry,
@@ -118,6 +134,8 @@ class KindSchema:
             default=default,
             quantity=_is_quantity(target, name),
             stated_default=_stated_default(str(node.get("description") or "")),
+            has_omitted_default=omitted is not None and not map_entry,
+            omitted_default=omitted,
         )
 
 
@@ -131,6 +149,34 @@ def _stated_default(description: str) -> Any:
     if text in ("false", "true"):
         return text == "true"
     return int(text)
+
+
+def _omitted_default(node: dict[str, Any], default: Any) -> Any:
+    """The value of an omitted scalar field, or None when the schema does not say one."""
+    if default is not None and not _go_zero(default):
+        # a Go zero value (`default: ""` on a required name) says nothing the server fills in
+        return default if isinstance(default, str | int | float) else None
+    match = _OMITTED_DEFAULT.search(str(node.get("description") or ""))
+    if match is None:
+        return None
+    text, kind = match[1], node.get("type")
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text)
+    if kind == "integer":
+        if not re.fullmatch(r"-?\d+", text):
+            return None
+        # mode bits are written in octal ("Defaults to 0644.")
+        return int(text, 8) if len(text) > 1 and text.startswith("0") else int(text)
+    if kind == "string":
+        if text.startswith('"'):
+            return text[1:-1]
+        # an unquoted word only when it is one of the field's values ("defaults to TCP.")
+        return text if text in (node.get("enum") or ()) else None
+    return None
+
+
+def _go_zero(value: Any) -> bool:
+    return value in ("", 0, {}, [])  # False == 0
 
 
 def _is_quantity(node: dict[str, Any], name: str) -> bool:
