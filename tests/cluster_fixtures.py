@@ -214,15 +214,34 @@ def namespace(request: pytest.FixtureRequest, kube_api: Any) -> Iterator[str]:
         core.delete_namespace(name, propagation_policy="Background")
 
 
+# What each pytest-xdist worker found still running at its end, gathered by the controller.
+_WORKER_SURVIVORS: list[int] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: collect what a worker reported in its `workeroutput`."""
+    _WORKER_SURVIVORS.extend(getattr(node, "workeroutput", {}).get("cluster_survivors", []))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After session fixtures are torn down: fail the run if a cluster process survived."""
+    """After session fixtures are torn down: fail the run if a cluster process survived.
+
+    An xdist worker's own exit status is not the run's, so a worker hands what it found (and
+    killed) to the controller, which fails the run for it.
+    """
     survivors = process.pids_alive(_SESSION_PIDS)
-    if not survivors:
-        return
     for pid in survivors:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["cluster_survivors"] = survivors
+        return
+    survivors = survivors + _WORKER_SURVIVORS
+    if not survivors:
+        return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     message = f"test-cluster processes still running after the session: {survivors} (killed)"
     if reporter is not None:
