@@ -17,7 +17,12 @@ from gitops_gen.drift import argo, history, metrics
 from gitops_gen.drift import desired as desired_state
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
 from gitops_gen.drift.findings import AuditResult
-from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
+from gitops_gen.drift.live import (
+    DEFAULT_TIMEOUT,
+    LiveCluster,
+    cluster_context,
+    load_configuration,
+)
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.revisions import gitops_resolver
@@ -43,7 +48,13 @@ from gitops_gen.secrets import drift as secret_values
     default=None,
     help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
 )
-@click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
+@click.option(
+    "--context",
+    "kube_context",
+    default=None,
+    help="kubeconfig context to use (default: the one named after ENV's cluster, if the "
+    "kubeconfig has it, else the current context).",
+)
 @output_option(*FORMATS, metrics.FORMAT, multiple=True, name="outputs")
 @click.option(
     "--output-file",
@@ -241,7 +252,8 @@ def drift_command(
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
         resolve_revision=gitops_resolver(app.root, platform.catalog.platform.gitops_repo),
     )
-    configuration = load_configuration(kubeconfig, kube_context)
+    context = kube_context or cluster_context(kubeconfig, env.cluster_name)
+    configuration = load_configuration(kubeconfig, context)
     with (
         LiveCluster(configuration, timeout=timeout, deadline=deadline) as cluster,
         _progress(app) as progress,
