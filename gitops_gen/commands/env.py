@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gitops_gen.commands.options import output_option
+from gitops_gen.completion import complete_environments
 from gitops_gen.context import AppContext
 from gitops_gen.envs import (
     TIERS,
@@ -49,6 +50,7 @@ def env_group() -> None:
 @click.option(
     "--before",
     metavar="ENV",
+    shell_complete=complete_environments,
     help="Insert NAME before ENV in the promotion order: ENV is then promoted from NAME.",
 )
 @click.option(
@@ -130,7 +132,7 @@ def add_command(
 
 
 @env_group.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_environments)
 @click.pass_obj
 def remove_command(app: AppContext, name: str) -> None:
     """Remove environment NAME: its file and its rendered folders under clusters/.
