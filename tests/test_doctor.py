@@ -130,6 +130,29 @@ def test_kubeconfig_contexts_per_environment(
     )
 
 
+def test_the_context_checked_is_cluster_kube_context_when_set(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context drift uses and secrets keygen prints: cluster.kubeContext, else the name."""
+    dev = repo / "environments" / "dev.yaml"
+    text = dev.read_text()
+    assert "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com}" in text
+    dev.write_text(
+        text.replace(
+            "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com}",
+            "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com, "
+            "kubeContext: me@dev}",
+        )
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG.replace("- name: dev-eu1\n", "- name: me@dev\n"))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    lines, _ = doctor(repo, "--offline", expect=0)
+    assert line_of(lines, "context dev") == (
+        "OK    context dev: context 'me@dev' -> https://dev-eu1.k8s.example.com"
+    )
+
+
 def test_remotes_are_contacted_and_compared_with_gitops_repo(repo: Path, tmp_path: Path) -> None:
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))

@@ -70,6 +70,32 @@ def test_add_before_prod_copies_rewires_keygens_and_lists_the_secrets(
     assert {f["rule"] for f in found} == {"SEC006"}
 
 
+def test_the_secrets_set_lines_it_prints_work_one_after_another(
+    repo: Path, isolated_env: Path
+) -> None:
+    """The second key of a secret changes an existing file, so it needs qa's key: the one env
+    add just wrote to the default place (which doctor counts too) is found without --identity
+    (it was not: the printed lines failed from the second key of a secret on)."""
+    printed = run_cli(*QA, repo=repo, expect=0).stdout
+    lines = [
+        ln.split()[1:]
+        for ln in printed.splitlines()
+        if ln.startswith("  gitops-gen secrets set qa fastapi-credentials ")
+    ]
+    assert [argv[-1] for argv in lines] == ["JWT_SECRET", "DB_URI", "API_KEY"]
+    for number, argv in enumerate(lines):
+        run_cli(*argv, repo=repo, stdin=f"value-{number}", expect=0)
+    shown = run_cli("secrets", "show", "qa", "fastapi-credentials", "--reveal", repo=repo, expect=0)
+    assert shown.stdout.splitlines() == [
+        "API_KEY: value-2",
+        "DB_URI: value-1",
+        "JWT_SECRET: value-0",
+    ]
+    doctor = run_cli("doctor", "--offline", repo=repo, expect=0).stdout
+    key = isolated_env / ".config/gitops-gen/age/aether-qa.agekey"
+    assert f"OK    key qa: {key} is a recipient of qa's rule" in doctor.splitlines()
+
+
 def test_a_new_environment_promotes_into_prod_as_its_dry_run_says(repo: Path) -> None:
     run_cli(*QA, "--before", "prod", "--no-keygen", repo=repo, expect=0)
     run_cli("render", repo=repo, expect=0)

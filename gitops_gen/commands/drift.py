@@ -38,6 +38,7 @@ from gitops_gen.notify import run as notify_run
 from gitops_gen.notify.delivery import Delivery, Status
 from gitops_gen.output import json_to_yaml
 from gitops_gen.secrets import drift as secret_values
+from gitops_gen.secrets.keys import identity_or_default
 
 
 @click.command("drift")
@@ -52,8 +53,8 @@ from gitops_gen.secrets import drift as secret_values
     "--context",
     "kube_context",
     default=None,
-    help="kubeconfig context to use (default: the one named after ENV's cluster, if the "
-    "kubeconfig has it, else the current context).",
+    help="kubeconfig context to use (default: ENV's cluster.kubeContext, else its cluster name, "
+    "if the kubeconfig has that context; else the current context).",
 )
 @output_option(*FORMATS, metrics.FORMAT, multiple=True, name="outputs")
 @click.option(
@@ -252,7 +253,7 @@ def drift_command(
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
         resolve_revision=gitops_resolver(app.root, platform.catalog.platform.gitops_repo),
     )
-    context = kube_context or cluster_context(kubeconfig, env.cluster_name)
+    context = kube_context or cluster_context(kubeconfig, env.kube_context)
     configuration = load_configuration(kubeconfig, context)
     with (
         LiveCluster(configuration, timeout=timeout, deadline=deadline) as cluster,
@@ -448,5 +449,6 @@ def _secret_values(
     platform: Platform, environment: str, identity: Path | None
 ) -> Mapping[str, Mapping[str, bytes]]:
     """The repository's secret values, decrypted in memory by the secrets feature."""
+    identity = identity_or_default(identity, platform.name, environment)
     source: ValueSource = secret_values.value_source(platform, identity)
     return source.values(environment)

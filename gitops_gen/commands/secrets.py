@@ -25,7 +25,7 @@ from gitops_gen.output import Rows, emit, print_rows
 from gitops_gen.secrets import ops, signals
 from gitops_gen.secrets.edit import plan_edit
 from gitops_gen.secrets.envfile import parse_env_file
-from gitops_gen.secrets.keys import require_identity
+from gitops_gen.secrets.keys import identity_or_default, require_identity
 from gitops_gen.secrets.operator import OPERATOR
 from gitops_gen.secrets.store import secret_path
 from gitops_gen.secrets.summary import environment_secrets
@@ -90,7 +90,7 @@ def secrets_group() -> None:
     help="Where to write the identity (outside the repository; default "
     "~/.config/gitops-gen/age/<platform>-<env>.agekey).",
 )
-@identity_option()
+@identity_option(env_default=False)
 @click.pass_obj
 @decrypting
 def keygen_command(app: AppContext, env: str, out: Path | None, identity: Path | None) -> None:
@@ -193,6 +193,7 @@ def set_command(
     """
     _no_values_on_argv(extra)
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     ops.check_key(required, key, force)
     # the key an existing secret needs is checked before the value is even read
     ops.change_identity(platform.root, secret_path(platform.root, env, secret), identity)
@@ -258,6 +259,7 @@ def import_command(
     expansion); an empty value is refused.
     """
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     path = secret_path(platform.root, env, secret)
     ops.change_identity(platform.root, path, identity)
     note = ops.new_secret_note(platform.root, environment, required)
@@ -300,6 +302,7 @@ def unset_command(
 ) -> None:
     """Remove KEY from SECRET in ENV."""
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     plan = ops.plan_unset(platform, environment, required, key, force, identity)
     plan.apply(platform.root)
     app.info(f"unset {env}/{secret} {key}")
@@ -324,6 +327,7 @@ def edit_command(
     ends the command (exit 2) with nothing written.
     """
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     plan = plan_edit(platform, environment, required, identity, force)
     if not plan.files:
         app.info(f"{env}/{secret}: no change")
@@ -401,6 +405,7 @@ def show_command(
             f"{secret} KEY'"
         )
     if reveal:
+        identity = identity_or_default(identity, platform.name, env)
         values = ops.reveal(platform, environment, required, identity)
     else:
         values = dict.fromkeys(status.present_keys, MASK)
@@ -435,7 +440,7 @@ def show_command(
     is_flag=True,
     help="With --decrypt-check and no finding: record the files' digests in SHA256SUMS.",
 )
-@identity_option()
+@identity_option(env_default=False)
 @output_option()
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 @click.pass_obj
@@ -514,6 +519,7 @@ def rotate_command(
     the removed key may already have seen.
     """
     platform, environment = _platform_env(app, env)
+    identity = identity_or_default(identity, platform.name, env)
     plan = ops.plan_rotate(platform, environment, remove, identity)
     plan.apply(platform.root)
     removed = f"; removed {', '.join(remove)}" if remove else ""

@@ -119,10 +119,11 @@ def kubeconfig_file(kubeconfig: Path | None) -> Path | None:
     return path
 
 
-def cluster_context(kubeconfig: Path | None, cluster_name: str) -> str | None:
-    """The kubeconfig's context named after the environment's cluster (what ``doctor`` asks
-    for), if it has one. Without it the current context is used, which may be any cluster:
-    auditing prod against staging's API server would report nonsense as prod's drift."""
+def cluster_context(kubeconfig: Path | None, name: str) -> str | None:
+    """The environment's context (``cluster.kubeContext``, else the cluster's name: what
+    ``doctor`` checks and ``secrets keygen`` prints), if the kubeconfig has it. Without it the
+    current context is used, which may be any cluster: auditing prod against staging's API
+    server would report nonsense as prod's drift."""
     path = kubeconfig_file(kubeconfig)
     if path is None or not path.is_file():
         return None
@@ -132,7 +133,7 @@ def cluster_context(kubeconfig: Path | None, cluster_name: str) -> str | None:
         return None  # load_configuration says what is wrong with the file
     contexts = data.get("contexts") if isinstance(data, dict) else None
     names = {c.get("name") for c in contexts or [] if isinstance(c, dict)}
-    return cluster_name if cluster_name in names else None
+    return name if name in names else None
 
 
 def load_configuration(kubeconfig: Path | None, context: str | None) -> client.Configuration:
