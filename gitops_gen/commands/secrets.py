@@ -26,6 +26,7 @@ from gitops_gen.secrets import ops, signals
 from gitops_gen.secrets.edit import plan_edit
 from gitops_gen.secrets.envfile import parse_env_file
 from gitops_gen.secrets.keys import identity_or_default, require_identity
+from gitops_gen.secrets.leaks import committable_plaintext
 from gitops_gen.secrets.operator import OPERATOR
 from gitops_gen.secrets.store import secret_path
 from gitops_gen.secrets.summary import environment_secrets
@@ -204,6 +205,8 @@ def set_command(
     app.info(f"set {env}/{secret} {key} (secrets/{env}/{secret}.yaml)")
     if note:
         app.info(f"note: {note}")
+    if from_file is not None and (warning := committable_plaintext(platform.root, from_file)):
+        app.err.print(f"warning: {warning}")  # shown with -q too: plaintext on disk
 
 
 def _read_env_file(name: str) -> tuple[str, str]:
@@ -287,6 +290,8 @@ def import_command(
         app.info(f"{env}/{secret}: all {len(required.keys)} required keys are set")
     if note:
         app.info(f"note: {note}")
+    if env_file != "-" and (warning := committable_plaintext(platform.root, Path(env_file))):
+        app.err.print(f"warning: {warning}")  # shown with -q too: plaintext on disk
 
 
 @secrets_group.command("unset")
