@@ -219,12 +219,30 @@ def test_list_shows_the_promotion_order(repo: Path) -> None:
             ("env", "remove", "qa"),
             "error: env remove qa: unknown environment (environments: dev, prod, staging)",
         ),
+        (  # prod's cluster and, copied from staging, prod's namespace: XENV001 right after
+            (*QA[:6], "prod-eu1=https://prod-eu1.k8s.example.com"),
+            "error: --cluster prod-eu1=https://prod-eu1.k8s.example.com: prod already deploys "
+            "into namespace aether there, and qa's releases would overwrite its own; pass "
+            "another --cluster or --namespace",
+        ),
+        (  # one cluster name, two API servers: XENV003 right after
+            (*QA[:6], "prod-eu1=https://qa-eu1.example.com"),
+            "error: --cluster prod-eu1=https://qa-eu1.example.com: prod's cluster is named "
+            "prod-eu1 with server https://prod-eu1.k8s.example.com; one name is one API "
+            "server: pick another cluster name",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
     repo: Path, args: tuple[str, ...], message: str
 ) -> None:
     assert_refused(repo, *args, message=message)
+
+
+def test_a_shared_cluster_needs_its_own_namespace(repo: Path) -> None:
+    shared = (*QA[:6], "prod-eu1=https://prod-eu1.k8s.example.com", "--no-keygen")
+    run_cli(*shared, "--namespace", "aether-qa", repo=repo, expect=0)
+    assert load_platform(repo).environment("qa").namespace == "aether-qa"
 
 
 def test_an_existing_identity_is_never_overwritten(repo: Path, isolated_env: Path) -> None:
