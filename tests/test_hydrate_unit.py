@@ -91,7 +91,18 @@ def test_the_section_collapses_the_largest_diffs_first_and_says_so() -> None:
 def test_unhydrated_applications_are_named_in_the_section() -> None:
     changes = compare([HydratedApp("a", error="a: source x: unreachable")], [HydratedApp("a")])
     assert changes.errors == ("a: source x: unreachable",)
-    assert "**Not hydrated**" in markdown_section(changes, 10_000)
+    section = markdown_section(changes, 10_000)
+    assert "**Not hydrated**" in section
+    # nothing was compared, so the section must not tell a reviewer that nothing changes
+    assert "_No object changes in the hydrated manifests._" not in section
+    assert section.endswith(
+        "_No object changes in the Applications that could be hydrated; what the ones above "
+        "change in the cluster is unknown._\n"
+    )
+    clean = compare([HydratedApp("a")], [HydratedApp("a")])
+    assert markdown_section(clean, 10_000).endswith(
+        "_No object changes in the hydrated manifests._\n"
+    )
 
 
 def test_settle_namespaces_and_tracks_like_argo_cd() -> None:
