@@ -189,3 +189,15 @@ def test_drift_hydrate_attributes_objects_and_explains_hooks() -> None:
     result = AuditResult("dev", findings=[finding(FindingType.MODIFIED, "/spec/x")])
     (kept,) = explain(result, hooks).findings
     assert kept.message.startswith("Argo CD would not show this: a hook")
+
+
+def test_the_summary_of_failed_hydrations_claims_no_others_when_there_are_none() -> None:
+    from gitops_gen.commands.hydrate import report_errors
+    from gitops_gen.errors import ExternalToolError
+
+    with pytest.raises(ExternalToolError) as one:
+        report_errors(None, [HydratedApp("a", error="a: x"), HydratedApp("b")])  # type: ignore[arg-type]
+    assert str(one.value) == "1 of 2 Application(s) could not be hydrated; the others were"
+    with pytest.raises(ExternalToolError) as every:
+        report_errors(None, [HydratedApp("a", error="a: x")])  # type: ignore[arg-type]
+    assert str(every.value) == "1 of 1 Application(s) could not be hydrated"
