@@ -63,6 +63,11 @@ def test_add_before_prod_copies_rewires_keygens_and_lists_the_secrets(
     listed = {ln for ln in result.stdout.splitlines() if ln.startswith("  gitops-gen secrets")}
     assert listed == wanted and wanted
     assert f"qa needs {len(env.required_secrets)} secrets; set each key with:" in result.stdout
+    # what to commit names keygen's rule and the secrets too, not only the environment files
+    assert result.stderr.splitlines()[-1] == (
+        "next: set the secrets, then 'gitops-gen render' and commit environments/qa.yaml, "
+        "environments/prod.yaml, .sops.yaml, secrets/qa/ and clusters/"
+    )
     # validate now names qa's missing secrets (a finding, not only in 'secrets verify')
     found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo, expect=1).stdout)[
         "findings"

@@ -128,7 +128,17 @@ def add_command(
         for secret in secrets:
             for key in secret.keys:
                 click.echo(f"  gitops-gen secrets set {name} {secret.name} {key}")
-    app.info(f"next: set the secrets, then 'gitops-gen render' and commit {wrote} and clusters/")
+    # keygen's rule in .sops.yaml and the secrets files belong in the same commit: without the
+    # rule in git, nobody else can add qa's secrets, and verify reports them
+    commit = [e.path for e in plan.edits]
+    if not no_keygen:
+        commit.append(".sops.yaml")
+    if secrets:
+        commit.append(f"secrets/{name}/")
+    app.info(
+        f"next: set the secrets, then 'gitops-gen render' and commit {', '.join(commit)} and "
+        "clusters/"
+    )
 
 
 @env_group.command("remove")
