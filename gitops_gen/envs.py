@@ -183,9 +183,14 @@ def plan_remove(platform: Platform, name: str) -> EnvPlan:
     if dependants:
         them = ", ".join(dependants)
         verb = "is" if len(dependants) == 1 else "are"
+        instead = (
+            f"(e.g. to {env.promoted_from})"
+            if env.promoted_from
+            else f"(or delete it: {name} starts the promotion chain)"
+        )
         raise InputError(
             f"cannot remove {name}: {them} {verb} promoted from it; point {them}'s promotedFrom "
-            f"elsewhere first (e.g. to {env.promoted_from or 'nothing'})"
+            f"elsewhere first {instead}"
         )
     if len(platform.environments) == 1:
         raise InputError(f"cannot remove {name}: it is the only environment")

@@ -141,6 +141,16 @@ def test_remove_refuses_a_source_and_removes_a_leaf(repo: Path) -> None:
             "elsewhere first (e.g. to dev)"
         ),
     )
+    assert_refused(
+        repo,
+        "env",
+        "remove",
+        "dev",
+        message=(
+            "error: cannot remove dev: staging is promoted from it; point staging's "
+            "promotedFrom elsewhere first (or delete it: dev starts the promotion chain)"
+        ),
+    )  # it said "(e.g. to nothing)"
     run_cli(*QA, "--no-keygen", repo=repo, expect=0)
     run_cli("render", repo=repo, expect=0)
     assert (repo / "clusters/qa-eu1/apps/qa").is_dir()
