@@ -208,14 +208,14 @@ def check_contexts(platform: Any, path: Path | None = None) -> list[Check]:
     out: list[Check] = []
     for name, env in sorted(platform.environments.items()):
         label = f"context {name}"
-        context = contexts.get(env.cluster_name)
+        context = contexts.get(env.kube_context)
         if context is None:
             out.append(
                 Check(
                     label,
                     "warn",
-                    f"no context '{env.cluster_name}' in {path}",
-                    f"kubectl config set-context {env.cluster_name} --cluster=CLUSTER "
+                    f"no context '{env.kube_context}' in {path}",
+                    f"kubectl config set-context {env.kube_context} --cluster=CLUSTER "
                     f"--user=USER (or pass --context to 'gitops-gen drift {name}')",
                 )
             )
@@ -226,14 +226,14 @@ def check_contexts(platform: Any, path: Path | None = None) -> list[Check]:
                 Check(
                     label,
                     "warn",
-                    f"context '{env.cluster_name}' points at {server}, the environment at "
+                    f"context '{env.kube_context}' points at {server}, the environment at "
                     f"{env.cluster_server}",
                     f"point the context at {env.cluster_server} or fix cluster.server in "
                     f"environments/{name}.yaml",
                 )
             )
             continue
-        out.append(Check(label, "ok", f"context '{env.cluster_name}' -> {server}"))
+        out.append(Check(label, "ok", f"context '{env.kube_context}' -> {server}"))
     return out
 
 

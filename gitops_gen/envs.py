@@ -83,6 +83,25 @@ def _known(platform: Platform, name: str, option: str) -> Environment:
     return platform.environments[name]
 
 
+def _check_cluster_free(platform: Platform, name: str, cluster: ClusterArg, namespace: str) -> None:
+    """What validate's XENV001/XENV003 would report right after: refused before any file is
+    written, since render would put the new Applications under the other cluster's root."""
+    for other in platform.environments.values():
+        same_server = other.cluster_server.rstrip("/") == cluster.server.rstrip("/")
+        if other.cluster_name == cluster.name and not same_server:
+            raise InputError(
+                f"--cluster {cluster.name}={cluster.server}: {other.name}'s cluster is named "
+                f"{cluster.name} with server {other.cluster_server}; one name is one API server: "
+                "pick another cluster name"
+            )
+        if same_server and other.namespace == namespace:
+            raise InputError(
+                f"--cluster {cluster.name}={cluster.server}: {other.name} already deploys into "
+                f"namespace {namespace} there, and {name}'s releases would overwrite its own; "
+                "pass another --cluster or --namespace"
+            )
+
+
 def plan_add(
     platform: Platform,
     name: str,
@@ -122,6 +141,7 @@ def plan_add(
         domain = f"{name}.{src.domain.removeprefix(f'{src.name}.')}"
     if not re.match(DNS_NAME, domain):
         raise InputError(f"--domain {domain}: not a DNS name")
+    _check_cluster_free(platform, name, cluster, namespace or src.namespace)
 
     rel = src.source.relative_to(root).as_posix()
     text = src.source.read_text(encoding="utf-8")
@@ -163,9 +183,14 @@ def plan_remove(platform: Platform, name: str) -> EnvPlan:
     if dependants:
         them = ", ".join(dependants)
         verb = "is" if len(dependants) == 1 else "are"
+        instead = (
+            f"(e.g. to {env.promoted_from})"
+            if env.promoted_from
+            else f"(or delete it: {name} starts the promotion chain)"
+        )
         raise InputError(
             f"cannot remove {name}: {them} {verb} promoted from it; point {them}'s promotedFrom "
-            f"elsewhere first (e.g. to {env.promoted_from or 'nothing'})"
+            f"elsewhere first {instead}"
         )
     if len(platform.environments) == 1:
         raise InputError(f"cannot remove {name}: it is the only environment")

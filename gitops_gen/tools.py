@@ -13,9 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_gen.cache import user_cache_dir
 from gitops_gen.errors import GitopsGenError
 
 TIMEOUT = 10  # seconds: a version query that takes longer is a broken binary
+
+HELM_VERSION = "v3.19.0"  # the version the tests pin and build
+HELM_MINIMUM = (3, 14, 0)  # --skip-schema-validation and OCI without the experimental flag
+HELM_ENV = "GITOPS_GEN_HELM"
 
 Version = tuple[int, ...]
 
@@ -60,6 +65,25 @@ def _locate_sops() -> Path | None:
         return None
 
 
+def helm_candidates() -> list[Path]:
+    """Where the hydrating commands look for helm, in order: $GITOPS_GEN_HELM, the cache the
+    test environment builds it into, then PATH."""
+    out: list[Path] = []
+    explicit = os.environ.get(HELM_ENV)
+    if explicit:
+        out.append(Path(explicit))
+    out.append(Path.home() / ".cache" / "gitops-gen" / "helm" / HELM_VERSION / "helm")
+    out.append(user_cache_dir() / "helm" / HELM_VERSION / "helm")
+    found = shutil.which("helm")
+    if found:
+        out.append(Path(found))
+    return out
+
+
+def _locate_helm() -> Path | None:
+    return next((p for p in helm_candidates() if p.is_file() and os.access(p, os.X_OK)), None)
+
+
 def _on_path(name: str, env: str) -> Callable[[], Path | None]:
     def locate() -> Path | None:
         explicit = os.environ.get(env)
@@ -86,13 +110,14 @@ SPECS: tuple[tuple[ToolSpec, Callable[[], Path | None]], ...] = (
     (
         ToolSpec(
             "helm",
-            "3.8.0",  # OCI chart repositories without an experimental flag
+            ".".join(map(str, HELM_MINIMUM)),  # what hydrate, --hydrated and drift --hydrate need
             ("version", "--short"),
-            "renders charts for hydrated diffs",
+            "renders charts for hydrate, hydrated diffs and drift --hydrate",
             False,
-            "install helm 3 and put it on PATH, or set $GITOPS_GEN_HELM",
+            f"install helm {HELM_VERSION} (3.x, at least "
+            f"{'.'.join(map(str, HELM_MINIMUM))}) and put it on PATH, or set ${HELM_ENV}",
         ),
-        _on_path("helm", "GITOPS_GEN_HELM"),
+        _locate_helm,
     ),
     (
         ToolSpec(

@@ -67,6 +67,17 @@ def _without_output_options(args: tuple[str, ...]) -> list[str]:
     return out
 
 
+# What only a real run refuses: the state of the checkout it commits from.
+CHECKOUT_REFUSALS = (
+    "uncommitted changes in ",
+    "staged changes in ",
+    "untracked files in ",
+    "HEAD is detached",
+    "git identity unknown",
+    "to a token allowed to open pull requests",
+)
+
+
 def run_as_dry_run_says(*args: str, repo: Path, expect: int) -> Result:
     """Run a ``promote``/``rollback`` command twice: first with ``--dry-run``, then for real, and
     assert that the files the dry run announced are exactly the files of the real commit.
@@ -94,7 +105,11 @@ def _run_as_dry_run_says(*args: str, repo: Path) -> Result:
     created = set(branches(repo)) - before
     if not created:
         if result.exit_code != 0:
-            return result  # refused before any commit (e.g. a dirty tree): nothing to compare
+            # Refused before any commit for the checkout, which a dry run does not need in
+            # order (a dirty tree, a detached HEAD, no git identity, no forge token); never
+            # for an argument, which the dry run would have refused too.
+            assert any(why in result.stderr for why in CHECKOUT_REFUSALS), result.stderr
+            return result
         # nothing to promote (now, or after re-planning onto a moved remote)
         assert "nothing to" in dry.stdout + result.stdout, dry.output + result.output
         return result

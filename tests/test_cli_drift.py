@@ -5,6 +5,7 @@ counts the same findings, and the piped text table does not depend on the termin
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import jsonschema
@@ -85,3 +86,45 @@ def test_drift_report_formats(
     assert narrow.stdout == wide.stdout
     rows = [ln for ln in narrow.stdout.splitlines() if "never-created-anywhere" in ln]
     assert len(rows) == 1 and rows[0].split()[1] == "missing"
+
+
+def test_the_context_named_after_the_cluster_is_audited_not_the_current_one(
+    kubeconfig: Path, namespace: str, repo: Path, tmp_path: Path
+) -> None:
+    """doctor asks for a context named after each environment's cluster; with one, 'drift dev'
+    audits that cluster even when the current context points at another (it once audited
+    whatever the current context was: prod's audit against staging's API server)."""
+    config = yaml.safe_load(kubeconfig.read_text())
+    (admin,) = [c for c in config["contexts"] if c["name"] == "admin"]
+    with socket.socket() as elsewhere:  # bound, never listening: a cluster that refuses
+        elsewhere.bind(("127.0.0.1", 0))
+        config["clusters"].append(
+            {
+                "name": "elsewhere",
+                "cluster": {
+                    "server": f"https://127.0.0.1:{elsewhere.getsockname()[1]}",
+                    "insecure-skip-tls-verify": True,
+                },
+            }
+        )
+        config["contexts"] = [
+            {"name": "staging-eu1", "context": {"cluster": "elsewhere", "user": "admin"}},
+            {"name": "dev-eu1", "context": admin["context"]},
+        ]
+        config["current-context"] = "staging-eu1"
+        named = tmp_path / "kubeconfig"
+        named.write_text(yaml.safe_dump(config))
+        manifests = write_manifests(tmp_path / "m", _objects(namespace)[:1])
+        kube = Kube(kubeconfig)
+        try:
+            kube.client_side_apply(_objects(namespace)[0])
+        finally:
+            kube.close()
+        audit = ("drift", "dev", "--manifests", str(manifests), "-n", namespace)
+        result = run_cli(*audit, "--kubeconfig", str(named), repo=repo, expect=0)
+        assert result.stdout == "drift dev: no drift in 1 objects\n"
+        # an explicit --context still wins
+        refused = run_cli(
+            *audit, "--kubeconfig", str(named), "--context", "staging-eu1", repo=repo, expect=2
+        )
+        assert "cannot reach the API server at https://127.0.0.1:" in refused.stderr

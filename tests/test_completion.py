@@ -45,6 +45,15 @@ def test_environment_names(repo: Path) -> None:
     assert complete("gitops-gen secrets list ", repo) == ["dev", "prod", "staging"]
 
 
+def test_existing_environment_names_in_env_commands(repo: Path) -> None:
+    """'env remove NAME', 'env add --from ENV' and '--before ENV' name existing environments;
+    they completed nothing."""
+    assert complete("gitops-gen env remove ", repo) == ["dev", "prod", "staging"]
+    assert complete("gitops-gen env add qa --from st", repo) == ["staging"]
+    assert complete("gitops-gen env add qa --from staging --before p", repo) == ["prod"]
+    assert complete("gitops-gen env add ", repo) == []  # a new name: nothing to offer
+
+
 def test_component_names(repo: Path) -> None:
     offered = complete("gitops-gen promote dev staging --component ", repo)
     platform = load_platform(repo)

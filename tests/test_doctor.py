@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -9,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from gitops_gen.doctor import _normalise, check_tools
+from gitops_gen.hydrate.helm import HELM_ENV, HELM_VERSION, MINIMUM_VERSION, find_helm
 from gitops_gen.tools import SPECS, ToolStatus, check_version, parse_version
 from gitops_gen.version import checkout_commit
 from tests.helpers import PROJECT_ROOT, git, run_cli
+from tests.hydrate_support import ensure_helm
 
+# the test environment's cache (helm, built once), before a test points XDG_CACHE_HOME elsewhere
+TEST_CACHE = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
 LINE = re.compile(r"^(OK  |WARN|FAIL)  [a-z]")  # status padded to 4, two spaces, the name
 
 KUBECONFIG = """\
@@ -37,8 +42,14 @@ current-context: dev-eu1
 
 @pytest.fixture(autouse=True)
 def no_helm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The same answer for helm on every machine: not there."""
+    """The same answer for helm on every machine: not there. Nowhere hydrate looks for it
+    either: not $GITOPS_GEN_HELM, not the cache, not PATH (which keeps only git)."""
     monkeypatch.setenv("GITOPS_GEN_HELM", str(tmp_path / "no-helm"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "path"
+    path.mkdir()
+    (path / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    monkeypatch.setenv("PATH", str(path))
 
 
 def doctor(repo: Path, *args: str, expect: int = 0) -> tuple[list[str], str]:
@@ -59,8 +70,9 @@ def test_a_fresh_copy_has_only_warnings(repo: Path) -> None:
     assert line_of(lines, "tool sops").startswith("OK    tool sops: 3.")
     assert line_of(lines, "tool git").startswith("OK    tool git: ")
     assert line_of(lines, "tool helm") == (
-        "WARN  tool helm: not found (needed: renders charts for hydrated diffs, >= 3.8.0); "
-        "fix: install helm 3 and put it on PATH, or set $GITOPS_GEN_HELM"
+        "WARN  tool helm: not found (needed: renders charts for hydrate, hydrated diffs and "
+        "drift --hydrate, >= 3.14.0); fix: install helm v3.19.0 (3.x, at least 3.14.0) and put "
+        "it on PATH, or set $GITOPS_GEN_HELM"
     )
     assert line_of(lines, "repository") == f"OK    repository: {repo}: 3 environments load"
     assert line_of(lines, "key prod").startswith(
@@ -115,6 +127,29 @@ def test_kubeconfig_contexts_per_environment(
         f"WARN  context prod: no context 'prod-eu1' in {kubeconfig}; fix: kubectl config "
         "set-context prod-eu1 --cluster=CLUSTER --user=USER (or pass --context to "
         "'gitops-gen drift prod')"
+    )
+
+
+def test_the_context_checked_is_cluster_kube_context_when_set(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context drift uses and secrets keygen prints: cluster.kubeContext, else the name."""
+    dev = repo / "environments" / "dev.yaml"
+    text = dev.read_text()
+    assert "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com}" in text
+    dev.write_text(
+        text.replace(
+            "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com}",
+            "cluster: {name: dev-eu1, server: https://dev-eu1.k8s.example.com, "
+            "kubeContext: me@dev}",
+        )
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG.replace("- name: dev-eu1\n", "- name: me@dev\n"))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    lines, _ = doctor(repo, "--offline", expect=0)
+    assert line_of(lines, "context dev") == (
+        "OK    context dev: context 'me@dev' -> https://dev-eu1.k8s.example.com"
     )
 
 
@@ -175,6 +210,51 @@ def test_an_old_tool_fails_with_its_minimum() -> None:
     assert check_version("3.10", "3.9.0") is None  # numbers, not text: 10 > 9
 
 
+def test_helm_is_judged_by_the_minimum_hydrate_enforces() -> None:
+    """doctor must not pass a helm that hydrate, promote --hydrated and drift --hydrate refuse
+    (it once said OK from 3.8.0 while they need 3.14.0)."""
+    (spec,) = [spec for spec, _ in SPECS if spec.name == "helm"]
+    assert spec.minimum == ".".join(map(str, MINIMUM_VERSION)) == "3.14.0"
+    checks = check_tools(
+        [ToolStatus(spec, Path("/opt/helm"), "3.13.3", check_version("3.13.3", spec.minimum))]
+    )
+    assert checks[0].line() == (
+        "WARN  tool helm: 3.13.3 is older than the minimum 3.14.0 at /opt/helm (needed: renders "
+        "charts for hydrate, hydrated diffs and drift --hydrate, >= 3.14.0); fix: upgrade helm "
+        "to 3.14.0 or newer (install helm v3.19.0 (3.x, at least 3.14.0) and put it on PATH, or "
+        "set $GITOPS_GEN_HELM)"
+    )
+
+
+def test_helm_is_found_where_hydrate_finds_it(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real helm in the user's cache (where 'make helm-bin' builds it) and not on PATH:
+    hydrate runs it, so doctor and --version must not say 'not found' (they once did)."""
+    monkeypatch.setenv(HELM_ENV, "unset below")  # so the test's end restores the variable
+    with monkeypatch.context() as real_cache:
+        real_cache.setenv("XDG_CACHE_HOME", TEST_CACHE)
+        built = ensure_helm()  # the real binary, built or found in the test environment's cache
+    monkeypatch.delenv(HELM_ENV)
+    cached = tmp_path / "cache" / "gitops-gen" / "helm" / HELM_VERSION / "helm"
+    cached.parent.mkdir(parents=True)
+    cached.symlink_to(built)
+    find_helm.cache_clear()
+    try:
+        assert find_helm().path == cached
+    finally:
+        find_helm.cache_clear()
+    lines, _ = doctor(repo, "--offline", expect=0)
+    assert re.fullmatch(
+        rf"OK    tool helm: 3\.\d+\.\d+ \(>= 3\.14\.0\) at {re.escape(str(cached))}",
+        line_of(lines, "tool helm"),
+    ), line_of(lines, "tool helm")
+    version = run_cli("--version", expect=0).stdout.splitlines()[2]
+    assert re.fullmatch(
+        rf"  helm  3\.\d+\.\d+ \(>= 3\.14\.0\) {re.escape(str(cached))}", version
+    ), version
+
+
 def test_outside_a_repository_the_tools_are_still_checked(tmp_path: Path) -> None:
     result = run_cli("doctor", "--offline", "--repo", str(tmp_path), expect=1)
     assert "OK    tool git: " in result.stdout
@@ -205,7 +285,7 @@ def test_version_names_the_commit_and_the_tools_with_their_minimums() -> None:
     assert re.fullmatch(rf"gitops-gen \d+\.\d+\.\d+ \(commit {head}(\+dirty)?\)", lines[0])
     sops, helm, git_line = lines[1:4]
     assert re.fullmatch(r"  sops  3\.\d+\.\d+ \(>= 3\.9\.0\) /\S+/sops", sops)
-    assert helm == "  helm  not found (optional, >= 3.8.0)"
+    assert helm == "  helm  not found (optional, >= 3.14.0)"
     assert re.fullmatch(r"  git   2\.\d+\.\d+ \(>= 2\.25\.0\) /\S+/git", git_line)
 
 

@@ -517,3 +517,36 @@ def test_drift_errors_exit_2(aether: Path, tmp_path: Path) -> None:
     result = run_cli("drift", "dev", "--kubeconfig", str(bad), repo=aether, expect=2)
     assert "kubeconfig" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_long_values_are_cut_where_they_differ_not_at_the_end() -> None:
+    """Two image references that differ only in their tag used to print as the same cut
+    text ('…-r…' twice) in the text, Markdown and JUnit reports."""
+    ref = ObjectRef("apps", "v1", "Deployment", "n", "account-service")
+    image = "registry.example.com/platform-team/account-service:2.15.0-rc."
+    finding = Finding(
+        ref,
+        FindingType.MODIFIED,
+        "/spec/template/spec/containers/0/image",
+        image + "1",
+        image + "2",
+        argo.Severity.MEDIUM,
+        "drift/field-modified",
+        "app-a",
+    )
+    result = AuditResult("dev", [AuditedObject(ref, "app-a")], [finding], 1, 1).sorted()
+    row = render(result, "text").splitlines()[-1]
+    desired, live = row.split()[-2:]
+    assert (desired, live) == ("…" + image[-38:] + "1", "…" + image[-38:] + "2")
+    assert len(desired) == len(live) == 40
+    markdown = render(result, "markdown")
+    assert f"`…{image[-58:]}1` | `…{image[-58:]}2`" in markdown
+    junit = render(result, "junit")
+    assert "2.15.0-rc.1" in junit and "2.15.0-rc.2" in junit
+    # short values, and values that differ early, are shown as before
+    short = Finding(ref, FindingType.MODIFIED, "/spec/replicas", 2, 3,
+                    argo.Severity.MEDIUM, "drift/field-modified", "app-a")  # fmt: skip
+    assert render(AuditResult("dev", [], [short]), "text").splitlines()[-1].split()[-2:] == [
+        "2",
+        "3",
+    ]

@@ -63,11 +63,42 @@ def test_add_before_prod_copies_rewires_keygens_and_lists_the_secrets(
     listed = {ln for ln in result.stdout.splitlines() if ln.startswith("  gitops-gen secrets")}
     assert listed == wanted and wanted
     assert f"qa needs {len(env.required_secrets)} secrets; set each key with:" in result.stdout
+    # what to commit names keygen's rule and the secrets too, not only the environment files
+    assert result.stderr.splitlines()[-1] == (
+        "next: set the secrets, then 'gitops-gen render' and commit environments/qa.yaml, "
+        "environments/prod.yaml, .sops.yaml, secrets/qa/ and clusters/"
+    )
     # validate now names qa's missing secrets (a finding, not only in 'secrets verify')
     found = json.loads(run_cli("validate", "qa", "-o", "json", repo=repo, expect=1).stdout)[
         "findings"
     ]
     assert {f["rule"] for f in found} == {"SEC006"}
+
+
+def test_the_secrets_set_lines_it_prints_work_one_after_another(
+    repo: Path, isolated_env: Path
+) -> None:
+    """The second key of a secret changes an existing file, so it needs qa's key: the one env
+    add just wrote to the default place (which doctor counts too) is found without --identity
+    (it was not: the printed lines failed from the second key of a secret on)."""
+    printed = run_cli(*QA, repo=repo, expect=0).stdout
+    lines = [
+        ln.split()[1:]
+        for ln in printed.splitlines()
+        if ln.startswith("  gitops-gen secrets set qa fastapi-credentials ")
+    ]
+    assert [argv[-1] for argv in lines] == ["JWT_SECRET", "DB_URI", "API_KEY"]
+    for number, argv in enumerate(lines):
+        run_cli(*argv, repo=repo, stdin=f"value-{number}", expect=0)
+    shown = run_cli("secrets", "show", "qa", "fastapi-credentials", "--reveal", repo=repo, expect=0)
+    assert shown.stdout.splitlines() == [
+        "API_KEY: value-2",
+        "DB_URI: value-1",
+        "JWT_SECRET: value-0",
+    ]
+    doctor = run_cli("doctor", "--offline", repo=repo, expect=0).stdout
+    key = isolated_env / ".config/gitops-gen/age/aether-qa.agekey"
+    assert f"OK    key qa: {key} is a recipient of qa's rule" in doctor.splitlines()
 
 
 def test_a_new_environment_promotes_into_prod_as_its_dry_run_says(repo: Path) -> None:
@@ -110,6 +141,16 @@ def test_remove_refuses_a_source_and_removes_a_leaf(repo: Path) -> None:
             "elsewhere first (e.g. to dev)"
         ),
     )
+    assert_refused(
+        repo,
+        "env",
+        "remove",
+        "dev",
+        message=(
+            "error: cannot remove dev: staging is promoted from it; point staging's "
+            "promotedFrom elsewhere first (or delete it: dev starts the promotion chain)"
+        ),
+    )  # it said "(e.g. to nothing)"
     run_cli(*QA, "--no-keygen", repo=repo, expect=0)
     run_cli("render", repo=repo, expect=0)
     assert (repo / "clusters/qa-eu1/apps/qa").is_dir()
@@ -193,12 +234,30 @@ def test_list_shows_the_promotion_order(repo: Path) -> None:
             ("env", "remove", "qa"),
             "error: env remove qa: unknown environment (environments: dev, prod, staging)",
         ),
+        (  # prod's cluster and, copied from staging, prod's namespace: XENV001 right after
+            (*QA[:6], "prod-eu1=https://prod-eu1.k8s.example.com"),
+            "error: --cluster prod-eu1=https://prod-eu1.k8s.example.com: prod already deploys "
+            "into namespace aether there, and qa's releases would overwrite its own; pass "
+            "another --cluster or --namespace",
+        ),
+        (  # one cluster name, two API servers: XENV003 right after
+            (*QA[:6], "prod-eu1=https://qa-eu1.example.com"),
+            "error: --cluster prod-eu1=https://qa-eu1.example.com: prod's cluster is named "
+            "prod-eu1 with server https://prod-eu1.k8s.example.com; one name is one API "
+            "server: pick another cluster name",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
     repo: Path, args: tuple[str, ...], message: str
 ) -> None:
     assert_refused(repo, *args, message=message)
+
+
+def test_a_shared_cluster_needs_its_own_namespace(repo: Path) -> None:
+    shared = (*QA[:6], "prod-eu1=https://prod-eu1.k8s.example.com", "--no-keygen")
+    run_cli(*shared, "--namespace", "aether-qa", repo=repo, expect=0)
+    assert load_platform(repo).environment("qa").namespace == "aether-qa"
 
 
 def test_an_existing_identity_is_never_overwritten(repo: Path, isolated_env: Path) -> None:

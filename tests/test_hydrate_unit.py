@@ -91,7 +91,18 @@ def test_the_section_collapses_the_largest_diffs_first_and_says_so() -> None:
 def test_unhydrated_applications_are_named_in_the_section() -> None:
     changes = compare([HydratedApp("a", error="a: source x: unreachable")], [HydratedApp("a")])
     assert changes.errors == ("a: source x: unreachable",)
-    assert "**Not hydrated**" in markdown_section(changes, 10_000)
+    section = markdown_section(changes, 10_000)
+    assert "**Not hydrated**" in section
+    # nothing was compared, so the section must not tell a reviewer that nothing changes
+    assert "_No object changes in the hydrated manifests._" not in section
+    assert section.endswith(
+        "_No object changes in the Applications that could be hydrated; what the ones above "
+        "change in the cluster is unknown._\n"
+    )
+    clean = compare([HydratedApp("a")], [HydratedApp("a")])
+    assert markdown_section(clean, 10_000).endswith(
+        "_No object changes in the hydrated manifests._\n"
+    )
 
 
 def test_settle_namespaces_and_tracks_like_argo_cd() -> None:
@@ -178,3 +189,15 @@ def test_drift_hydrate_attributes_objects_and_explains_hooks() -> None:
     result = AuditResult("dev", findings=[finding(FindingType.MODIFIED, "/spec/x")])
     (kept,) = explain(result, hooks).findings
     assert kept.message.startswith("Argo CD would not show this: a hook")
+
+
+def test_the_summary_of_failed_hydrations_claims_no_others_when_there_are_none() -> None:
+    from gitops_gen.commands.hydrate import report_errors
+    from gitops_gen.errors import ExternalToolError
+
+    with pytest.raises(ExternalToolError) as one:
+        report_errors(None, [HydratedApp("a", error="a: x"), HydratedApp("b")])  # type: ignore[arg-type]
+    assert str(one.value) == "1 of 2 Application(s) could not be hydrated; the others were"
+    with pytest.raises(ExternalToolError) as every:
+        report_errors(None, [HydratedApp("a", error="a: x")])  # type: ignore[arg-type]
+    assert str(every.value) == "1 of 1 Application(s) could not be hydrated"

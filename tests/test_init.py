@@ -87,3 +87,15 @@ def test_refuses_a_bad_platform_name(tmp_path: Path) -> None:
     result = run_cli("init", str(tmp_path / "x"), "--platform", "Not_A_Label", expect=2)
     assert "--platform Not_A_Label: must be a DNS label" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    """A path under a file (a typo, or a name clash) is bad input, not a crash."""
+    (tmp_path / "notes").write_text("mine\n")
+    result = run_cli("init", str(tmp_path / "notes" / "platform"), expect=2)
+    assert result.stderr == (
+        f"error: {tmp_path / 'notes' / 'platform'}: cannot create it ({tmp_path / 'notes'} is "
+        "not a folder); choose a path in a folder you can write to\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+    assert (tmp_path / "notes").read_text() == "mine\n"

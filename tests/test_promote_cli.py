@@ -260,6 +260,36 @@ def test_bad_input_is_one_line_and_changes_nothing(
     _refused(repo, *args, message=message)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("promote", "staging", "prod"), ("rollback", "prod", "--to", "HEAD")],
+    ids=["promote", "rollback"],
+)
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (("--push", "origin"), "error: unknown remote 'origin' (remotes: none); add it with "
+         "'git remote add'"),
+        (("--branch", "release"), "error: branch 'release' already exists; pass another "
+         "--branch NAME or delete it ('git branch -D release')"),
+        (("--branch", "bad..name"), "not a valid branch name"),
+        (("--open-pr", "github"), "error: --open-pr needs --push REMOTE: the forge needs the "
+         "branch to exist"),
+    ],
+    ids=["unknown-remote", "existing-branch", "bad-branch-name", "open-pr-without-push"],
+)  # fmt: skip
+def test_a_dry_run_refuses_the_arguments_the_real_run_refuses(
+    repo: Path, command: tuple[str, ...], option: tuple[str, ...], message: str
+) -> None:
+    """A dry run in CI that passes must not be followed by a real run refused for its
+    arguments: both refuse with the same line, and neither changes anything."""
+    git(repo, "branch", "release")
+    _refused(repo, *command, *option, "--dry-run", message=message)
+    dry = run_cli(*command, *option, "--dry-run", repo=repo, expect=2)
+    real = run_cli(*command, *option, repo=repo, expect=2)
+    assert dry.stderr == real.stderr
+
+
 def test_existing_branch_is_refused(repo: Path) -> None:
     git(repo, "branch", "release")
     _refused(

@@ -293,8 +293,31 @@ def test_a_dry_run_in_a_dirty_tree_says_it_shows_head(repo: Path) -> None:
     )
     assert (
         "note: uncommitted changes (environments/prod.yaml) are not part of a promotion: this "
-        f"dry run shows the commit built from HEAD ({head}), as the real run would"
+        f"dry run shows the commit built from HEAD ({head}); the real run refuses until they "
+        "are committed or stashed"
     ) in result.stderr
+    refused = run_cli("promote", "staging", "prod", "--component", "kafka", repo=repo, expect=2)
+    assert refused.stderr == (
+        "error: uncommitted changes in environments/prod.yaml; commit or stash them before "
+        "promoting\n"
+    )
+
+
+def test_a_dry_run_names_every_change_the_real_run_refuses_for(repo: Path) -> None:
+    """Not only the tool's inputs: the real run refuses any uncommitted change (a README
+    edited), so the dry run's note names it too."""
+    (repo / "README.md").write_text("# Aether\n", encoding="utf-8")
+    _commit_all(repo, "a README")
+    with (repo / "README.md").open("a", encoding="utf-8") as handle:
+        handle.write("edited\n")
+    result = run_cli(
+        "promote", "staging", "prod", "--component", "kafka", "--dry-run", repo=repo, expect=0
+    )
+    assert "note: uncommitted changes (README.md) are not part of a promotion" in result.stderr
+    refused = run_cli("promote", "staging", "prod", "--component", "kafka", repo=repo, expect=2)
+    assert refused.stderr == (
+        "error: uncommitted changes in README.md; commit or stash them before promoting\n"
+    )
 
 
 def test_an_environment_not_committed_yet_cannot_be_promoted_into(repo: Path) -> None:

@@ -81,6 +81,19 @@ def test_rollback_bad_point_is_one_line(repo: Path) -> None:
     assert "nothing to roll back" in nothing.stdout
 
 
+def test_undoing_another_environments_promotion_names_that_environment(repo: Path) -> None:
+    """A staging promotion's id given to 'rollback prod --undo' said only that prod has no
+    such promotion; it names where the id belongs and the command that undoes it."""
+    into_staging = _promote_and_merge(repo, "dev", "staging", "--component", "ui")
+    before = tree_digest(repo)
+    result = run_cli("rollback", "prod", "--undo", into_staging[:8], repo=repo, expect=2)
+    assert result.stderr == (
+        f"error: --undo {into_staging[:8]}: that is a promotion into staging, not prod; run "
+        f"'gitops-gen rollback staging --undo {into_staging[:8]}' to undo it\n"
+    )
+    assert tree_digest(repo) == before and branches(repo) == ["main"]
+
+
 def test_diff_between_revisions(repo: Path) -> None:
     run_cli("diff", "--base", "HEAD", "--head", "HEAD", repo=repo, expect=0)
     run_as_dry_run_says(

@@ -132,6 +132,40 @@ def test_set_from_file_keeps_the_exact_bytes(repo: Path, dev_key: Path, tmp_path
     }
 
 
+def test_a_value_file_git_would_commit_is_warned_about(
+    repo: Path, dev_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plaintext a value was read from, left in the work tree and not ignored, is one
+    'git add -A' away from the repository's history: set and import say so; elsewhere, or
+    ignored, they say nothing."""
+    inside = repo / "credentials.json"
+    inside.write_text('{"api_key": "k"}\n')
+    warning = (
+        "warning: credentials.json holds the plaintext and is inside the repository, not "
+        "ignored by git: delete it (or keep such files outside the repository) before 'git add'"
+    )
+    set_args = ("secrets", "set", "dev", "kraken-keys-company", "credentials.json")
+    key = ("--identity", str(dev_key))
+    result = run_cli(*set_args, "--from-file", str(inside), *key, repo=repo, expect=0)
+    assert warning in result.stderr.splitlines()
+    monkeypatch.chdir(repo)  # a relative path, as typed in the repository
+    quiet = run_cli("-q", *set_args, "--from-file", "credentials.json", *key, repo=repo, expect=0)
+    assert quiet.stderr == warning + "\n"  # -q keeps it: it is about plaintext on disk
+    dotenv = repo / "fastapi.env"
+    dotenv.write_text("API_KEY=k\n")
+    imported = run_cli(
+        "secrets", "import", "dev", "fastapi-credentials", "--from-env-file", str(dotenv), *key,
+        repo=repo, expect=0,
+    )  # fmt: skip
+    assert imported.stderr.splitlines()[-1] == warning.replace("credentials.json", "fastapi.env")
+    (repo / ".gitignore").write_text("credentials.json\n")
+    ignored = run_cli(*set_args, "--from-file", str(inside), *key, repo=repo, expect=0)
+    outside = tmp_path / "credentials.json"
+    outside.write_text('{"api_key": "k"}\n')
+    elsewhere = run_cli(*set_args, "--from-file", str(outside), *key, repo=repo, expect=0)
+    assert "warning" not in ignored.stderr + elsewhere.stderr
+
+
 def test_force_allows_a_key_the_catalog_does_not_require(repo: Path, dev_key: Path) -> None:
     run_cli(
         "secrets", "set", "dev", "account-service-database", "replicaDsn", "--force",

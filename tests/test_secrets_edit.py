@@ -79,6 +79,21 @@ def test_a_failing_editor_without_a_terminal(
     )  # fmt: skip
 
 
+def test_an_editor_that_cannot_be_run_is_named_as_such(
+    canary_repo: Path, dev_key: Path, tmp_path: Path
+) -> None:
+    """A relative or mistyped $EDITOR (sops runs it in a private folder) used to be reported
+    as 'the editor failed (exit 127)'."""
+    before = tree_digest(canary_repo)
+    result = _edit(canary_repo, dev_key, tmp_path / "child", EDITOR="./no-such-editor --wait")
+    assert_refused_without_trace(
+        result, canary_repo, before, tmp_path,
+        f"error: {FILE}: the editor command could not be run (not found or not executable); "
+        "nothing written. It runs in a private folder: set $SOPS_EDITOR or $EDITOR to a "
+        "command on PATH or an absolute path",
+    )  # fmt: skip
+
+
 def test_no_editor_and_no_terminal_is_said_before_anything_runs(
     canary_repo: Path, dev_key: Path, tmp_path: Path
 ) -> None:

@@ -20,10 +20,11 @@ STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 def doctor_command(app: AppContext, offline: bool, output: str) -> None:
     """Check that this machine and repository are ready, one line per check with its fix.
 
-    sops, helm and git (found, new enough); environments/ loads; per environment an age key
-    that can decrypt its secrets, and a kubeconfig context named after its cluster pointing at
-    its server; the git remotes answer and one is platform.gitopsRepo. Exit 0 when nothing
-    fails (warnings allowed), 1 when a check fails.
+    sops, helm and git (found where the commands look, new enough); environments/ loads; per
+    environment an age key that can decrypt its secrets, and the kubeconfig context drift uses
+    (cluster.kubeContext, else the cluster's name) pointing at its server; the git remotes
+    answer and one is platform.gitopsRepo. Exit 0 when nothing fails (warnings allowed), 1 when
+    a check fails.
     """
     checks = run_checks(app.repo_option, offline=offline)
     counts = summary(checks)

@@ -17,7 +17,12 @@ from gitops_gen.drift import argo, history, metrics
 from gitops_gen.drift import desired as desired_state
 from gitops_gen.drift.audit import AuditOptions, Progress, run_audit
 from gitops_gen.drift.findings import AuditResult
-from gitops_gen.drift.live import DEFAULT_TIMEOUT, LiveCluster, load_configuration
+from gitops_gen.drift.live import (
+    DEFAULT_TIMEOUT,
+    LiveCluster,
+    cluster_context,
+    load_configuration,
+)
 from gitops_gen.drift.mask import Masker, load_mask_key
 from gitops_gen.drift.report import FORMATS, render
 from gitops_gen.drift.revisions import gitops_resolver
@@ -33,6 +38,7 @@ from gitops_gen.notify import run as notify_run
 from gitops_gen.notify.delivery import Delivery, Status
 from gitops_gen.output import json_to_yaml
 from gitops_gen.secrets import drift as secret_values
+from gitops_gen.secrets.keys import identity_or_default
 
 
 @click.command("drift")
@@ -43,7 +49,13 @@ from gitops_gen.secrets import drift as secret_values
     default=None,
     help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
 )
-@click.option("--context", "kube_context", default=None, help="kubeconfig context to use.")
+@click.option(
+    "--context",
+    "kube_context",
+    default=None,
+    help="kubeconfig context to use (default: ENV's cluster.kubeContext, else its cluster name, "
+    "if the kubeconfig has that context; else the current context).",
+)
 @output_option(*FORMATS, metrics.FORMAT, multiple=True, name="outputs")
 @click.option(
     "--output-file",
@@ -241,7 +253,8 @@ def drift_command(
         expected_secret_values=_secret_values(platform, env.name, identity) if decrypt else None,
         resolve_revision=gitops_resolver(app.root, platform.catalog.platform.gitops_repo),
     )
-    configuration = load_configuration(kubeconfig, kube_context)
+    context = kube_context or cluster_context(kubeconfig, env.kube_context)
+    configuration = load_configuration(kubeconfig, context)
     with (
         LiveCluster(configuration, timeout=timeout, deadline=deadline) as cluster,
         _progress(app) as progress,
@@ -436,5 +449,6 @@ def _secret_values(
     platform: Platform, environment: str, identity: Path | None
 ) -> Mapping[str, Mapping[str, bytes]]:
     """The repository's secret values, decrypted in memory by the secrets feature."""
+    identity = identity_or_default(identity, platform.name, environment)
     source: ValueSource = secret_values.value_source(platform, identity)
     return source.values(environment)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gitops_gen.commands.options import output_option
+from gitops_gen.completion import complete_environments
 from gitops_gen.context import AppContext
 from gitops_gen.envs import (
     TIERS,
@@ -49,6 +50,7 @@ def env_group() -> None:
 @click.option(
     "--before",
     metavar="ENV",
+    shell_complete=complete_environments,
     help="Insert NAME before ENV in the promotion order: ENV is then promoted from NAME.",
 )
 @click.option(
@@ -126,11 +128,21 @@ def add_command(
         for secret in secrets:
             for key in secret.keys:
                 click.echo(f"  gitops-gen secrets set {name} {secret.name} {key}")
-    app.info(f"next: set the secrets, then 'gitops-gen render' and commit {wrote} and clusters/")
+    # keygen's rule in .sops.yaml and the secrets files belong in the same commit: without the
+    # rule in git, nobody else can add qa's secrets, and verify reports them
+    commit = [e.path for e in plan.edits]
+    if not no_keygen:
+        commit.append(".sops.yaml")
+    if secrets:
+        commit.append(f"secrets/{name}/")
+    app.info(
+        f"next: set the secrets, then 'gitops-gen render' and commit {', '.join(commit)} and "
+        "clusters/"
+    )
 
 
 @env_group.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_environments)
 @click.pass_obj
 def remove_command(app: AppContext, name: str) -> None:
     """Remove environment NAME: its file and its rendered folders under clusters/.

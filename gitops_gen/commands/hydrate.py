@@ -132,8 +132,9 @@ def report_errors(app: AppContext, results: list[HydratedApp]) -> None:
     for result in failed:
         click.echo(f"error: {result.error}", err=True)
     if failed:
+        rest = "; the others were" if len(failed) < len(results) else ""
         raise ExternalToolError(
-            f"{len(failed)} of {len(results)} Application(s) could not be hydrated; the others were"
+            f"{len(failed)} of {len(results)} Application(s) could not be hydrated{rest}"
         )
 
 

@@ -25,7 +25,8 @@ from gitops_gen.output import Rows, emit, print_rows
 from gitops_gen.secrets import ops, signals
 from gitops_gen.secrets.edit import plan_edit
 from gitops_gen.secrets.envfile import parse_env_file
-from gitops_gen.secrets.keys import require_identity
+from gitops_gen.secrets.keys import identity_or_default, require_identity
+from gitops_gen.secrets.leaks import committable_plaintext
 from gitops_gen.secrets.operator import OPERATOR
 from gitops_gen.secrets.store import secret_path
 from gitops_gen.secrets.summary import environment_secrets
@@ -90,7 +91,7 @@ def secrets_group() -> None:
     help="Where to write the identity (outside the repository; default "
     "~/.config/gitops-gen/age/<platform>-<env>.agekey).",
 )
-@identity_option()
+@identity_option(env_default=False)
 @click.pass_obj
 @decrypting
 def keygen_command(app: AppContext, env: str, out: Path | None, identity: Path | None) -> None:
@@ -193,6 +194,7 @@ def set_command(
     """
     _no_values_on_argv(extra)
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     ops.check_key(required, key, force)
     # the key an existing secret needs is checked before the value is even read
     ops.change_identity(platform.root, secret_path(platform.root, env, secret), identity)
@@ -203,6 +205,8 @@ def set_command(
     app.info(f"set {env}/{secret} {key} (secrets/{env}/{secret}.yaml)")
     if note:
         app.info(f"note: {note}")
+    if from_file is not None and (warning := committable_plaintext(platform.root, from_file)):
+        app.err.print(f"warning: {warning}")  # shown with -q too: plaintext on disk
 
 
 def _read_env_file(name: str) -> tuple[str, str]:
@@ -258,6 +262,7 @@ def import_command(
     expansion); an empty value is refused.
     """
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     path = secret_path(platform.root, env, secret)
     ops.change_identity(platform.root, path, identity)
     note = ops.new_secret_note(platform.root, environment, required)
@@ -285,6 +290,8 @@ def import_command(
         app.info(f"{env}/{secret}: all {len(required.keys)} required keys are set")
     if note:
         app.info(f"note: {note}")
+    if env_file != "-" and (warning := committable_plaintext(platform.root, Path(env_file))):
+        app.err.print(f"warning: {warning}")  # shown with -q too: plaintext on disk
 
 
 @secrets_group.command("unset")
@@ -300,6 +307,7 @@ def unset_command(
 ) -> None:
     """Remove KEY from SECRET in ENV."""
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     plan = ops.plan_unset(platform, environment, required, key, force, identity)
     plan.apply(platform.root)
     app.info(f"unset {env}/{secret} {key}")
@@ -324,6 +332,7 @@ def edit_command(
     ends the command (exit 2) with nothing written.
     """
     platform, environment, required = _target(app, env, secret)
+    identity = identity_or_default(identity, platform.name, env)
     plan = plan_edit(platform, environment, required, identity, force)
     if not plan.files:
         app.info(f"{env}/{secret}: no change")
@@ -401,6 +410,7 @@ def show_command(
             f"{secret} KEY'"
         )
     if reveal:
+        identity = identity_or_default(identity, platform.name, env)
         values = ops.reveal(platform, environment, required, identity)
     else:
         values = dict.fromkeys(status.present_keys, MASK)
@@ -435,7 +445,7 @@ def show_command(
     is_flag=True,
     help="With --decrypt-check and no finding: record the files' digests in SHA256SUMS.",
 )
-@identity_option()
+@identity_option(env_default=False)
 @output_option()
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 @click.pass_obj
@@ -514,6 +524,7 @@ def rotate_command(
     the removed key may already have seen.
     """
     platform, environment = _platform_env(app, env)
+    identity = identity_or_default(identity, platform.name, env)
     plan = ops.plan_rotate(platform, environment, remove, identity)
     plan.apply(platform.root)
     removed = f"; removed {', '.join(remove)}" if remove else ""

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.config import incluster_config
 from kubernetes.config.config_exception import ConfigException
@@ -108,14 +109,37 @@ class ResourceType:
         return f"{self.plural}{group}{where}"
 
 
-def load_configuration(kubeconfig: Path | None, context: str | None) -> client.Configuration:
-    """--kubeconfig, then $KUBECONFIG / ~/.kube/config, then the in-cluster service account."""
-    configuration = client.Configuration()
+def kubeconfig_file(kubeconfig: Path | None) -> Path | None:
+    """--kubeconfig, then $KUBECONFIG's first file, then ~/.kube/config if it exists."""
     path = kubeconfig
     if path is None and os.environ.get("KUBECONFIG"):
         path = Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
     if path is None and (Path.home() / ".kube" / "config").is_file():
         path = Path.home() / ".kube" / "config"
+    return path
+
+
+def cluster_context(kubeconfig: Path | None, name: str) -> str | None:
+    """The environment's context (``cluster.kubeContext``, else the cluster's name: what
+    ``doctor`` checks and ``secrets keygen`` prints), if the kubeconfig has it. Without it the
+    current context is used, which may be any cluster: auditing prod against staging's API
+    server would report nonsense as prod's drift."""
+    path = kubeconfig_file(kubeconfig)
+    if path is None or not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # load_configuration says what is wrong with the file
+    contexts = data.get("contexts") if isinstance(data, dict) else None
+    names = {c.get("name") for c in contexts or [] if isinstance(c, dict)}
+    return name if name in names else None
+
+
+def load_configuration(kubeconfig: Path | None, context: str | None) -> client.Configuration:
+    """--kubeconfig, then $KUBECONFIG / ~/.kube/config, then the in-cluster service account."""
+    configuration = client.Configuration()
+    path = kubeconfig_file(kubeconfig)
     try:
         if path is not None:
             if not path.is_file():

@@ -23,6 +23,7 @@ from gitops_gen.notify.delivery import Delivery
 SCHEMA_VERSION = "gitops-gen.io/drift/v1"
 FORMATS = ("text", "json", "markdown", "junit")
 VALUE_WIDTH = 60
+PAIR_CONTEXT = 12  # characters kept before the first difference of a cut pair
 NO_APP = "(no application)"
 
 
@@ -81,6 +82,25 @@ def _value(value: Any, width: int = VALUE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _pair(desired: Any, live: Any, width: int) -> tuple[str, str]:
+    """DESIRED and LIVE cells of one finding. When they must be cut, the common beginning
+    goes first (keeping a few characters of context), so the cells show where they differ:
+    cut at the end, 'registry/account-service:2.15.0-rc.1' and '…-rc.2' looked the same."""
+    a = "-" if desired is None else _value(desired, 10**9)
+    b = "-" if live is None else _value(live, 10**9)
+    if desired is not None and live is not None and max(len(a), len(b)) > width:
+        common = next(
+            (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+        )
+        # drop no more of the common beginning than the longer cell needs, and never the
+        # last PAIR_CONTEXT characters before the difference
+        needed = max(len(a), len(b)) - (width - 1)
+        start = min(needed, common - PAIR_CONTEXT)
+        if start > 0:
+            a, b = "…" + a[start:], "…" + b[start:]
+    return _value(a, width), _value(b, width)
+
+
 def _headline(result: AuditResult) -> str:
     s = summary(result)
     by = s["byType"]
@@ -117,8 +137,11 @@ def to_text(
                 f.ref.display(),
                 f.path or "/",
                 f.rule,
-                _value(f.desired, 40),
-                _value(f.live if f.type is not FindingType.ERROR else f.message, 40),
+                *(
+                    _pair(f.desired, f.live, 40)
+                    if f.type is not FindingType.ERROR
+                    else (_value(f.desired, 40), _value(f.message, 40))
+                ),
                 *((_open_for(changes, f),) if changes is not None else ()),
             )
             for f in result.findings
@@ -194,7 +217,10 @@ def _md(text: str) -> str:
 
 
 def _code(value: Any) -> str:
-    text = _value(value)
+    return _code_text(_value(value))
+
+
+def _code_text(text: str) -> str:
     if text == "-":
         return "–"
     fence = "``" if "`" in text else "`"
@@ -253,14 +279,18 @@ def to_markdown(
             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if aged else ""),
         ]
         for f in findings:
-            live = f.message if f.type is FindingType.ERROR else f.live
+            if f.type is FindingType.ERROR:
+                desired, live = _value(f.desired), _value(f.message)
+            else:
+                desired, live = _pair(f.desired, f.live, VALUE_WIDTH)
             opened = ""
             if changes is not None:
                 cell = _open_for(changes, f)
                 opened = f" **{cell}** |" if cell == "new" else f" {cell} |"
             out.append(
                 f"| {f.severity.value} | {f.type.value} | {_md(f.ref.display())} | "
-                f"`{_md(f.path or '/')}` | {_code(f.desired)} | {_code(live)} | {f.rule} |" + opened
+                f"`{_md(f.path or '/')}` | {_code_text(desired)} | {_code_text(live)} | {f.rule} |"
+                + opened
             )
         out += ["", "</details>", ""]
     if result.warnings:
@@ -343,10 +373,8 @@ def to_junit(
 
 
 def _line(f: Finding, changes: Changes | None = None) -> str:
-    text = (
-        f"{f.type.value} {f.path or '/'} ({f.rule}): desired {_value(f.desired)}, "
-        f"live {_value(f.live)}"
-    )
+    desired, live = _pair(f.desired, f.live, VALUE_WIDTH)
+    text = f"{f.type.value} {f.path or '/'} ({f.rule}): desired {desired}, live {live}"
     if changes is not None:
         cell = _open_for(changes, f)
         text += " [new]" if cell == "new" else f" [open for {cell}]"

@@ -187,6 +187,12 @@ def markdown_section(changes: ClusterChanges, budget: int, full_hint: str = "") 
         head += ["**Not hydrated** (the diff below leaves these out):", ""]
         head += [f"- {_one_line(e)}" for e in changes.errors]
         head.append("")
+    if not changes.changes and changes.errors:
+        head.append(
+            "_No object changes in the Applications that could be hydrated; what the ones "
+            "above change in the cluster is unknown._"
+        )
+        return "\n".join(head) + "\n"
     if not changes.changes:
         head.append("_No object changes in the hydrated manifests._")
         return "\n".join(head) + "\n"

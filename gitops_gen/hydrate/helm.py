@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from gitops_gen.cache import user_cache_dir
 from gitops_gen.errors import ExternalToolError
+from gitops_gen.tools import HELM_ENV, HELM_VERSION
+from gitops_gen.tools import HELM_MINIMUM as MINIMUM_VERSION
+from gitops_gen.tools import helm_candidates as candidates
 
-HELM_VERSION = "v3.19.0"  # the version the tests pin and build
-MINIMUM_VERSION = (3, 14, 0)  # --skip-schema-validation and OCI without the experimental flag
-HELM_ENV = "GITOPS_GEN_HELM"
+# Where helm is looked for and how old it may be live with the other tools' (gitops_gen.tools),
+# so `doctor` and `--version` find the binary these commands run and judge it by their minimum.
+__all__ = [
+    "HELM_ENV",
+    "HELM_VERSION",
+    "MINIMUM_VERSION",
+    "Helm",
+    "HelmError",
+    "candidates",
+    "find_helm",
+]
 TIMEOUT_SECONDS = 300
 # a `go install` build reports "v3.19" (no patch: release builds stamp it with -ldflags)
 _VERSION_RE = re.compile(r"v(\d+)\.(\d+)(?:\.(\d+))?")
@@ -77,19 +86,6 @@ def _reason(stderr: str) -> str:
     text = "; ".join(lines[start:]) or "(no message)"
     text = text.removeprefix("Error: ")
     return text if len(text) <= 600 else text[:597] + "..."
-
-
-def candidates() -> list[Path]:
-    out: list[Path] = []
-    explicit = os.environ.get(HELM_ENV)
-    if explicit:
-        out.append(Path(explicit))
-    out.append(Path.home() / ".cache" / "gitops-gen" / "helm" / HELM_VERSION / "helm")
-    out.append(user_cache_dir() / "helm" / HELM_VERSION / "helm")
-    found = shutil.which("helm")
-    if found:
-        out.append(Path(found))
-    return out
 
 
 @cache

@@ -27,7 +27,13 @@ from gitops_gen.promote.service import (
     preflight,
     quiet,
 )
-from gitops_gen.promote.trailers import HistoryEntry, new_promotion_id, read_history, short_id
+from gitops_gen.promote.trailers import (
+    HistoryEntry,
+    new_promotion_id,
+    promotion_elsewhere,
+    read_history,
+    short_id,
+)
 
 
 def _by_id(history: list[HistoryEntry], prefix: str) -> HistoryEntry | None:
@@ -69,6 +75,12 @@ def find_promotion(repo: GitRepo, env: str, promotion_id: str) -> HistoryEntry:
     history = read_history(repo, env)
     entry = _by_id(history, promotion_id)
     if entry is None:
+        other = promotion_elsewhere(repo, promotion_id)
+        if other is not None and other.target != env:
+            raise InputError(
+                f"--undo {promotion_id}: that is a {other.kind} into {other.target}, not {env}; "
+                f"run 'gitops-gen rollback {other.target} --undo {promotion_id}' to undo it"
+            )
         raise InputError(
             f"--undo {promotion_id}: no promotion into {env} has this id ({_recent(history, env)})"
         )

@@ -101,26 +101,48 @@ class _Checked:
 
 
 def preflight(root: Path, options: Options, default_branch: str) -> tuple[_Checked, str]:
-    """Every refusal that depends on git, before anything is planned or written."""
+    """Every refusal that depends on git, before anything is planned or written.
+
+    A dry run makes the same checks of its arguments (branch name, remote, --open-pr without
+    --push), so a dry run that passes in CI is not followed by a real run refused for them.
+    It skips only what concerns the checkout it runs in: a detached HEAD (a CI checkout of a
+    pull request), the git identity, and uncommitted changes, which it names in a note.
+    """
     repo = GitRepo(root)
     head = repo.head_sha()
+    branch = options.branch or default_branch
     if options.dry_run:
         notes: tuple[str, ...] = ()
-        state = repo.status(INPUTS)
-        if dirty := sorted({*state.staged, *state.unstaged, *state.untracked}):
+        if dirty := _refused_changes(repo):
             shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
             notes = (
                 f"uncommitted changes ({shown}) are not part of a promotion: this dry run shows "
-                f"the commit built from HEAD ({head[:12]}), as the real run would",
+                f"the commit built from HEAD ({head[:12]}); the real run refuses until they "
+                "are committed or stashed",
             )
-        return _Checked(repo, head, repo.current_branch(), notes), options.branch or default_branch
+        _check_arguments(repo, options, branch)
+        return _Checked(repo, head, repo.current_branch(), notes), branch
     base_branch = repo.require_branch()
     repo.identity()
     state = repo.status()
     if state.staged or state.unstaged:
         repo.require_clean()
     repo.require_clean(INPUTS)  # untracked files count only among the tool's inputs
-    branch = options.branch or default_branch
+    _check_arguments(repo, options, branch)
+    if options.open_pr:
+        forge.token_for(options.open_pr)
+    return _Checked(repo, head, base_branch), branch
+
+
+def _refused_changes(repo: GitRepo) -> list[str]:
+    """What a real run refuses to start with: staged or uncommitted changes anywhere, and
+    untracked files among the tool's inputs."""
+    state = repo.status()
+    inputs = repo.status(INPUTS)
+    return sorted({*state.staged, *state.unstaged, *inputs.untracked})
+
+
+def _check_arguments(repo: GitRepo, options: Options, branch: str) -> None:
     repo.check_branch_name(branch)
     if repo.branch_exists(branch):
         raise InputError(
@@ -131,9 +153,6 @@ def preflight(root: Path, options: Options, default_branch: str) -> tuple[_Check
         raise InputError("--open-pr needs --push REMOTE: the forge needs the branch to exist")
     if options.push:
         repo.require_remote(options.push)
-    if options.open_pr:
-        forge.token_for(options.open_pr)
-    return _Checked(repo, head, base_branch), branch
 
 
 def env_at_head(platform: Platform, name: str, head: str) -> Environment:

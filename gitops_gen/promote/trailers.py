@@ -141,6 +141,18 @@ def read_history(repo: GitRepo, target: str, ref: str = "HEAD") -> list[HistoryE
     return out
 
 
+def promotion_elsewhere(repo: GitRepo, prefix: str, ref: str = "HEAD") -> HistoryEntry | None:
+    """A promotion or rollback into any environment whose id starts with ``prefix`` (at least
+    4 hexadecimal characters): to say which environment an id given for another one is of."""
+    if len(prefix) < 4 or not all(c in "0123456789abcdef" for c in prefix):
+        return None
+    for entry in repo.log(ref, grep=[f"^{PROMOTION_ID}: {prefix}"]):
+        parsed = _parse(entry)
+        if parsed is not None and parsed.promotion_id.startswith(prefix):
+            return parsed
+    return None
+
+
 def _regex_escape(text: str) -> str:
     # environment names are DNS labels; '-' and '.' are the only specials that can occur
     return text.replace(".", "\\.")

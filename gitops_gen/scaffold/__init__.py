@@ -67,11 +67,10 @@ def scaffold_repository(path: Path, platform_name: str) -> ScaffoldResult:
     target = path.expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{path}: already exists and is not empty; choose a new folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
     # mkdir, not mkdtemp: the folder becomes the repository, so it gets the user's umask
     # (mkdtemp would leave it 0700, unreadable to the group a team may share it with)
     staging = target.parent / f".{target.name}.init-{secrets.token_hex(4)}"
-    staging.mkdir()
+    _make_folder(path, target.parent, staging)
     try:
         source = resources.files("gitops_gen.scaffold")
         with resources.as_file(source) as source_dir:
@@ -102,6 +101,25 @@ def scaffold_repository(path: Path, platform_name: str) -> ScaffoldResult:
         commit=commit,
         note=note,
     )
+
+
+def _make_folder(path: Path, parent: Path, staging: Path) -> None:
+    """The staging folder beside the target, its parents created; an unwritable or impossible
+    place (a file in the path, a read-only file system) is bad input, not a crash."""
+    blocker = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise InputError(
+            f"{path}: cannot create it ({blocker} is not a folder); choose a path in a folder "
+            "you can write to"
+        )
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot create it ({exc.strerror or exc.__class__.__name__}); choose a path "
+            "in a folder you can write to"
+        ) from None
 
 
 def _first_commit(root: Path) -> tuple[str | None, str]:

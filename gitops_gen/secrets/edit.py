@@ -57,6 +57,12 @@ def _outcome_error(shown: str, outcome: str) -> InputError | None:
             "there is no terminal to fix it in; nothing written"
         )
     if word == editor_guard.EDITOR_FAILED:
+        if detail == "127":  # the guard could not start it (or a shell found no such command)
+            return InputError(
+                f"{shown}: the editor command could not be run (not found or not executable); "
+                "nothing written. It runs in a private folder: set $SOPS_EDITOR or $EDITOR to "
+                "a command on PATH or an absolute path"
+            )
         if detail.isdigit():
             return InputError(f"{shown}: the editor failed (exit {detail}); nothing written")
         # killed by a signal: the same words as sops' own editor failure on a terminal

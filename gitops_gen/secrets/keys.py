@@ -102,6 +102,16 @@ def default_identity_path(platform: str, env: str) -> Path:
     return Path(base) / "gitops-gen" / "age" / f"{platform}-{env}.agekey"
 
 
+def identity_or_default(option: Path | None, platform: str, env: str) -> Path | None:
+    """``--identity`` as given; without it and without either variable, the identity that
+    ``keygen`` and ``env add`` write for ENV by default, if it exists (``doctor`` counts it too),
+    so the ``secrets set`` lines ``env add`` prints work one after another."""
+    if option is not None or any(os.environ.get(name) for name in IDENTITY_ENVS):
+        return option
+    default = default_identity_path(platform, env)
+    return default if default.is_file() else None
+
+
 def check_identity_target(out: Path, root: Path) -> Path:
     """Where keygen may write: outside the repository, not an existing file."""
     target = out.expanduser().absolute()

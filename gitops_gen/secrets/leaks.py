@@ -51,3 +51,25 @@ def find_private_keys(root: Path) -> list[Leak]:
             if PRIVATE_KEY.search(line):
                 leaks.append(Leak(rel, number))
     return leaks
+
+
+def committable_plaintext(root: Path, source: Path) -> str | None:
+    """A warning when the file a secret value was read from sits in the work tree where
+    ``git add -A`` would commit it (inside ``root``, not ignored); None otherwise."""
+    try:
+        path = source.expanduser().resolve()
+        inside = path.relative_to(root.resolve())
+    except (OSError, ValueError):
+        return None  # outside the repository (or unresolvable): nothing git would pick up
+    done = subprocess.run(
+        ("git", "check-ignore", "-q", "--no-index", "--", inside.as_posix()),
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 1:  # 0: ignored; 128: git could not tell (say nothing wrong)
+        return None
+    return (
+        f"{inside.as_posix()} holds the plaintext and is inside the repository, not ignored by "
+        "git: delete it (or keep such files outside the repository) before 'git add'"
+    )
