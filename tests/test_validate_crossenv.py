@@ -94,3 +94,38 @@ def test_an_environment_without_its_secrets_is_a_finding(repo: Path) -> None:
     assert finding["rule"] == "XENV004" and finding["location"] == "secrets/qa/"
     assert finding["message"].startswith("qa has none of its ")
     assert "while dev, prod, staging keep theirs here" in finding["message"]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_render_refuses_environments_that_would_overwrite_each_other(repo: Path) -> None:
+    run_cli("render", repo=repo, expect=0)
+    before = _tree(repo / "clusters")
+    _copy_staging_as_qa(repo)
+    result = run_cli("render", repo=repo, expect=2)
+    assert result.stderr == (
+        "error: environments/qa.yaml: XENV001 qa and staging both deploy into namespace aether "
+        "on https://staging-eu1.k8s.example.com: the same releases would overwrite each other; "
+        "give qa its own cluster: (name and server) or namespace: (1 more; 'gitops-gen "
+        "validate' lists them)\n"
+    )
+    # --check and a render of qa alone refuse the same way; dev, not involved, still renders
+    assert run_cli("render", "qa", "--check", repo=repo, expect=2).stderr.startswith(
+        "error: environments/qa.yaml: XENV001 "
+    )
+    assert _tree(repo / "clusters") == before
+    run_cli("render", "dev", repo=repo, expect=0)
+    assert _tree(repo / "clusters") == before
+
+
+def test_render_refuses_one_cluster_name_for_two_servers(repo: Path) -> None:
+    qa = _copy_staging_as_qa(repo)
+    set_in_file(qa, "server: https://staging-eu1.k8s.example.com", "server: https://qa.example.com")
+    set_in_file(qa, "domain: staging.", "domain: qa.")
+    result = run_cli("render", "qa", repo=repo, expect=2)
+    assert result.stderr.startswith(
+        "error: environments/qa.yaml: XENV003 cluster name staging-eu1 is used for two API servers"
+    ), result.stderr
+    assert not (repo / "clusters").exists()

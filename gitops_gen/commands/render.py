@@ -6,10 +6,15 @@ import click
 
 from gitops_gen.commands.options import environments_argument, output_option
 from gitops_gen.context import AppContext
-from gitops_gen.errors import ExitCode
+from gitops_gen.errors import ExitCode, InputError
 from gitops_gen.model import Platform, load_platform
 from gitops_gen.output import emit
 from gitops_gen.render import apply_plan, check_plan, layout, plan_render
+from gitops_gen.validate.crossenv import check_environments
+
+# Environments that would overwrite each other's objects: render cannot write a correct tree for
+# them (one root Application, or one release, for two environments), so it refuses, as env add does.
+_COLLISIONS = frozenset({"XENV001", "XENV003"})
 
 
 @click.command("render")
@@ -31,11 +36,14 @@ def render_command(
     one Application per component and the Helm values files. Output is deterministic (same
     input, same bytes); files of removed components are deleted; the swap is atomic, so a
     failure leaves clusters/ as it was. With no ENV (or --all) every environment is rendered.
+    Environments that would overwrite each other (one cluster and namespace, or one cluster
+    name for two API servers: validate's XENV001 and XENV003) are refused, exit 2.
     """
     if all_envs and environments:
         raise click.UsageError("give environments or --all, not both")
     platform = load_platform(app.root)
     selected = None if all_envs or not environments else list(environments)
+    _refuse_collisions(platform, selected)
     plan = plan_render(platform, selected)
     result = check_plan(app.root, plan) if check else apply_plan(app.root, plan)
     report = {
@@ -77,6 +85,17 @@ def render_command(
             )
     if check and not result.up_to_date:
         raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+def _refuse_collisions(platform: Platform, selected: list[str] | None) -> None:
+    names = selected if selected is not None else list(platform.environments)
+    known = [name for name in names if name in platform.environments]  # plan_render names others
+    collisions = [f for f in check_environments(platform, known) if f.rule in _COLLISIONS]
+    if collisions:
+        first = collisions[0]
+        more = len(collisions) - 1
+        also = f" ({more} more; 'gitops-gen validate' lists them)" if more else ""
+        raise InputError(f"{first.location}: {first.rule} {first.message}{also}")
 
 
 def stale_environments(platform: Platform, paths: list[str]) -> list[str]:
