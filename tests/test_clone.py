@@ -256,3 +256,41 @@ def test_the_image_has_what_the_checkout_needs() -> None:
     install = next(ln for ln in dockerfile.splitlines() if "apt-get install" in ln)
     assert {"git", "openssh-client", "ca-certificates"} <= set(install.split())
     assert 'ENTRYPOINT ["gitops-gen"]' in dockerfile
+
+
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        (  # git's own words when the CA is unknown, on a port that holds "401"
+            "Cloning into '/w/checkout'...\nfatal: unable to access "
+            "'https://127.0.0.1:40121/aether.git/': server certificate verification failed. "
+            "CAfile: none CRLfile: none\n",
+            "the server's TLS certificate is not trusted",
+        ),
+        (
+            "fatal: unable to access 'https://git403.example.com/aether.git/': Could not resolve "
+            "host: git403.example.com\n",
+            "cannot reach the server",
+        ),
+        (
+            "fatal: unable to access 'https://127.0.0.1:40401/team-404/aether.git/': The "
+            "requested URL returned error: 403\n",
+            "HTTP 403",
+        ),
+        (
+            "remote: Invalid username or password.\nfatal: Authentication failed for "
+            "'https://127.0.0.1:44030/aether.git/'\n",
+            "HTTP 401",
+        ),
+        ("fatal: repository 'https://127.0.0.1:4013/x.git/' not found\n", "repository not found"),
+    ],
+    ids=["tls-on-port-40121", "dns-403-in-host", "403-with-404-in-path", "401", "404"],
+)
+def test_a_status_code_inside_the_url_is_not_the_servers_answer(
+    stderr: str, expected: str, tmp_path: Path
+) -> None:
+    from gitops_gen.drift.clone import Credentials, explain
+
+    credentials = Credentials("https", tmp_path, "gitops-repo")
+    line = explain("https://example.com/aether.git", "main", stderr, credentials)
+    assert expected in line, line

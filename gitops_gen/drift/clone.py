@@ -182,10 +182,16 @@ def git_environment(credentials: Credentials | None) -> Iterator[dict[str, str]]
         yield env
 
 
+def _without_urls(stderr: str) -> str:
+    """git's stderr without the URLs it quotes: a port (127.0.0.1:40121) or a path that
+    happens to hold 401 is not the server's answer."""
+    return re.sub(r"\b[a-z][a-z0-9+.-]*://[^\s'\"]+", "<url>", stderr, flags=re.IGNORECASE)
+
+
 def explain(url: str, revision: str, stderr: str, credentials: Credentials | None) -> str:
     """git's stderr as one line naming the repository and the fix."""
     where = f"clone of {display_url(url)}"
-    text = stderr.lower()
+    text = _without_urls(stderr).lower()
     source = credentials.source if credentials else None
     if "host key verification failed" in text:
         return (
@@ -204,12 +210,16 @@ def explain(url: str, revision: str, stderr: str, credentials: Credentials | Non
                 "the environment file to a Secret with keys username and password"
             )
         return f"{where}: git could not read {source}; check the Secret's keys"
-    if "authentication failed" in text or "401" in text or "invalid username or password" in text:
+    if (
+        "authentication failed" in text
+        or re.search(r"\b401\b", text)
+        or "invalid username or password" in text
+    ):
         return (
             f"{where}: HTTP 401, the server rejected the credentials from {source}; check the "
             "username and that the token is current and may read the repository"
         )
-    if "403" in text:
+    if re.search(r"\b403\b", text):
         return (
             f"{where}: HTTP 403, access denied with the credentials from {source}; give the "
             "token read access to the repository"
@@ -226,7 +236,11 @@ def explain(url: str, revision: str, stderr: str, credentials: Credentials | Non
             f"{where}: revision {revision} not found; check platform.gitopsRevision (a branch "
             "or a tag)"
         )
-    if "not found" in text or "404" in text or "does not appear to be a git repository" in text:
+    if (
+        "not found" in text
+        or re.search(r"\b404\b", text)
+        or "does not appear to be a git repository" in text
+    ):
         return f"{where}: repository not found; check platform.gitopsRepo"
     unreachable = (
         "could not resolve host",
