@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from gitops_gen.drift.live import LiveCluster, ResourceType, load_configuration
+from tests.helpers import Result, run_cli
 
 ENV = "dev"
 TRACKING = {"app.kubernetes.io/managed-by": "gitops-gen", "gitops-gen.io/environment": ENV}
@@ -250,6 +251,25 @@ def fixture_objects(namespace: str) -> list[dict[str, Any]]:
     ]
 
 
+def drift_manifests(
+    repo: Path, manifests: Path, namespace: str, kubeconfig: Path, *args: str, expect: int
+) -> Result:
+    """``gitops-gen drift dev --manifests …`` against one test namespace."""
+    return run_cli(
+        "drift",
+        ENV,
+        "--manifests",
+        str(manifests),
+        "-n",
+        namespace,
+        "--kubeconfig",
+        str(kubeconfig),
+        *args,
+        repo=repo,
+        expect=expect,
+    )
+
+
 def write_manifests(folder: Path, objects: list[dict[str, Any]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "all.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
@@ -293,6 +313,14 @@ class Kube:
             body=obj,
             content_type="application/apply-patch+yaml",
         )
+
+    def apply(self, obj: dict[str, Any], mode: str) -> None:
+        """``mode`` "client" (a first ``kubectl apply``) or "server" (Argo CD's
+        ``ServerSideApply=true``)."""
+        if mode == "client":
+            self.client_side_apply(obj)
+        else:
+            self.server_side_apply(obj)
 
     def get(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.live.request("GET", self._path(obj, item=True), "get")
@@ -359,10 +387,7 @@ def sync_rendered(kube: Kube, objects: list[dict[str, Any]], namespace: str, mod
             obj["metadata"].pop("namespace", None)
         else:
             obj["metadata"].setdefault("namespace", namespace)
-        if mode == "client":
-            kube.client_side_apply(obj)
-        else:
-            kube.server_side_apply(obj)
+        kube.apply(obj, mode)
         if obj["kind"] == "Application":
             record_argo_status(kube, obj)
 

@@ -20,6 +20,7 @@ from tests.drift_support import (
     ENV,
     TRACKING,
     Kube,
+    drift_manifests,
     fixture_objects,
     record_argo_status,
     rendered_objects,
@@ -44,19 +45,8 @@ class Applied:
 
     def drift(self, *args: str, expect: int, context: str | None = None) -> Result:
         extra = ["--context", context] if context else []
-        return run_cli(
-            "drift",
-            ENV,
-            "--manifests",
-            str(self.manifests),
-            "-n",
-            self.namespace,
-            "--kubeconfig",
-            str(self.kubeconfig),
-            *extra,
-            *args,
-            repo=self.repo,
-            expect=expect,
+        return drift_manifests(
+            self.repo, self.manifests, self.namespace, self.kubeconfig, *extra, *args, expect=expect
         )
 
 
@@ -90,10 +80,7 @@ def _apply(
     objects = fixture_objects(namespace)
     try:
         for obj in objects:
-            if mode == "client":
-                kube.client_side_apply(obj)
-            else:
-                kube.server_side_apply(obj)
+            kube.apply(obj, mode)
         applied = Applied(
             kube, kubeconfig, namespace, objects, write_manifests(tmp_path / "m", objects), repo
         )

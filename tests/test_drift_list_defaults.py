@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.drift_support import ENV, TRACKING, Kube, write_manifests
-from tests.helpers import Result, copy_aether, run_cli
+from tests.drift_support import TRACKING, Kube, drift_manifests, write_manifests
+from tests.helpers import Result, copy_aether
 
 pytestmark = pytest.mark.cluster
 
@@ -181,19 +181,14 @@ class Applied:
     repo: Path
 
     def drift(self, *args: str, expect: int) -> Result:
-        return run_cli(
-            "drift",
-            ENV,
-            "--manifests",
-            str(self.manifests),
-            "-n",
+        return drift_manifests(
+            self.repo,
+            self.manifests,
             self.namespace,
-            "--kubeconfig",
-            str(self.kubeconfig),
+            self.kubeconfig,
             "-o",
             "json",
             *args,
-            repo=self.repo,
             expect=expect,
         )
 
@@ -218,10 +213,7 @@ def _apply(
     objects = _objects(namespace)
     try:
         for obj in objects:
-            if mode == "client":
-                kube.client_side_apply(obj)
-            else:
-                kube.server_side_apply(obj)
+            kube.apply(obj, mode)
         yield Applied(kube, kubeconfig, namespace, write_manifests(tmp_path / "m", objects), repo)
     finally:
         kube.close()

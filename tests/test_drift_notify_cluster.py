@@ -16,8 +16,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.drift_support import CANARY_PASSWORD, Kube, write_manifests
-from tests.helpers import PROJECT_ROOT, Result, copy_aether, run_cli
+from tests.drift_support import CANARY_PASSWORD, Kube, drift_manifests, write_manifests
+from tests.helpers import PROJECT_ROOT, Result, copy_aether
 from tests.testenv.receivers import GitHubIssues, SlackReceiver, WebhookReceiver
 
 pytestmark = pytest.mark.cluster
@@ -55,18 +55,8 @@ class Scheduled:
 
     def run(self, at: str, *args: str, expect: int, monkeypatch: pytest.MonkeyPatch) -> Result:
         monkeypatch.setenv("GITOPS_GEN_NOW", at)
-        result = run_cli(
-            "drift",
-            ENV,
-            "--manifests",
-            str(self.manifests),
-            "-n",
-            self.namespace,
-            "--kubeconfig",
-            str(self.kubeconfig),
-            *args,
-            repo=self.repo,
-            expect=expect,
+        result = drift_manifests(
+            self.repo, self.manifests, self.namespace, self.kubeconfig, *args, expect=expect
         )
         self.outputs.append(result.output)
         return result

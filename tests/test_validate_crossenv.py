@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_aether, invoke_cli, run_cli
+from tests.helpers import copy_aether, invoke_cli, run_cli, tree_digest
 from tests.promote_helpers import set_in_file
 
 
@@ -96,13 +96,9 @@ def test_an_environment_without_its_secrets_is_a_finding(repo: Path) -> None:
     assert "while dev, prod, staging keep theirs here" in finding["message"]
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 def test_render_refuses_environments_that_would_overwrite_each_other(repo: Path) -> None:
     run_cli("render", repo=repo, expect=0)
-    before = _tree(repo / "clusters")
+    before = tree_digest(repo / "clusters")
     _copy_staging_as_qa(repo)
     result = run_cli("render", repo=repo, expect=2)
     assert result.stderr == (
@@ -115,9 +111,9 @@ def test_render_refuses_environments_that_would_overwrite_each_other(repo: Path)
     assert run_cli("render", "qa", "--check", repo=repo, expect=2).stderr.startswith(
         "error: environments/qa.yaml: XENV001 "
     )
-    assert _tree(repo / "clusters") == before
+    assert tree_digest(repo / "clusters") == before
     run_cli("render", "dev", repo=repo, expect=0)
-    assert _tree(repo / "clusters") == before
+    assert tree_digest(repo / "clusters") == before
 
 
 def test_render_refuses_one_cluster_name_for_two_servers(repo: Path) -> None:

@@ -10,11 +10,7 @@ from gitops_gen.errors import ExitCode, InputError
 from gitops_gen.model import Platform, load_platform
 from gitops_gen.output import emit
 from gitops_gen.render import apply_plan, check_plan, layout, plan_render
-from gitops_gen.validate.crossenv import check_environments
-
-# Environments that would overwrite each other's objects: render cannot write a correct tree for
-# them (one root Application, or one release, for two environments), so it refuses, as env add does.
-_COLLISIONS = frozenset({"XENV001", "XENV003"})
+from gitops_gen.validate.crossenv import collisions
 
 
 @click.command("render")
@@ -90,10 +86,10 @@ def render_command(
 def _refuse_collisions(platform: Platform, selected: list[str] | None) -> None:
     names = selected if selected is not None else list(platform.environments)
     known = [name for name in names if name in platform.environments]  # plan_render names others
-    collisions = [f for f in check_environments(platform, known) if f.rule in _COLLISIONS]
-    if collisions:
-        first = collisions[0]
-        more = len(collisions) - 1
+    found = collisions(platform, known)
+    if found:
+        first = found[0]
+        more = len(found) - 1
         also = f" ({more} more; 'gitops-gen validate' lists them)" if more else ""
         raise InputError(f"{first.location}: {first.rule} {first.message}{also}")
 

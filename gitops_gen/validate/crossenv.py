@@ -40,6 +40,14 @@ def check_environments(platform: Platform, selected: Iterable[str]) -> list[Find
     return findings
 
 
+def collisions(platform: Platform, selected: Iterable[str]) -> list[Finding]:
+    """XENV001 and XENV003 on the selected environments: objects that would overwrite each
+    other, for which render cannot write a correct tree."""
+    names = set(selected)
+    envs = sorted(platform.environments.values(), key=lambda e: e.name)
+    return _same_place(platform, envs, names) + _application_names(platform, envs, names)
+
+
 def _same_place(platform: Platform, envs: list[Environment], names: set[str]) -> list[Finding]:
     by_place: dict[tuple[str, str], list[Environment]] = defaultdict(list)
     for env in envs:
